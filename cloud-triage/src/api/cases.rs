@@ -1,0 +1,127 @@
+//! `GET /api/cases` (filtered, paged listing), `GET /api/cases/{id}` and
+//! `PATCH /api/cases/{id}` (engineers working the case).
+
+use axum::{extract::State, Json};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{
+    error::{ApiError, ErrorBody},
+    extract::{ApiJson, ApiPath, ApiQuery},
+    ApiState,
+};
+use crate::{
+    now_ms,
+    store::{
+        records::{CaseDetail, CaseQuery, CaseSummary, Page, MAX_PAGE_LIMIT},
+        CaseUpdate,
+    },
+};
+
+/// Query parameters of the case listing.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListCasesParams {
+    /// Only cases in this status, e.g. `new`.
+    pub status: Option<String>,
+    /// Only cases of this category, e.g. `untriaged`.
+    pub category: Option<String>,
+    /// Only cases of this severity, e.g. `unassessed`.
+    pub severity: Option<String>,
+    /// Page size, 1 to 500; default 50.
+    pub limit: Option<i64>,
+    /// Cases to skip, 0 or more; default 0.
+    pub offset: Option<i64>,
+}
+
+impl ListCasesParams {
+    /// The store query, after checking the paging bounds.
+    fn into_query(self) -> Result<CaseQuery, ApiError> {
+        if let Some(limit) = self.limit.filter(|l| !(1..=MAX_PAGE_LIMIT).contains(l)) {
+            return Err(ApiError::BadRequest(format!(
+                "limit must be between 1 and {MAX_PAGE_LIMIT}, got {limit}"
+            )));
+        }
+        if let Some(offset) = self.offset.filter(|o| *o < 0) {
+            return Err(ApiError::BadRequest(format!(
+                "offset must not be negative, got {offset}"
+            )));
+        }
+        Ok(CaseQuery {
+            status: self.status,
+            category: self.category,
+            severity: self.severity,
+            limit: self.limit,
+            offset: self.offset,
+        })
+    }
+}
+
+/// Cases, newest first, filtered and paged.
+#[utoipa::path(
+    get,
+    path = "/api/cases",
+    tag = "cases",
+    params(ListCasesParams),
+    responses(
+        (status = 200, description = "One page of cases", body = Page<CaseSummary>),
+        (status = 400, description = "A malformed or out-of-range parameter", body = ErrorBody),
+    )
+)]
+pub async fn list_cases(
+    State(state): State<ApiState>,
+    ApiQuery(params): ApiQuery<ListCasesParams>,
+) -> Result<Json<Page<CaseSummary>>, ApiError> {
+    let query = params.into_query()?;
+    Ok(Json(state.store.list_cases(&query).await?))
+}
+
+/// One case with its 8D blocks, linked feedback and history.
+#[utoipa::path(
+    get,
+    path = "/api/cases/{id}",
+    tag = "cases",
+    params(("id" = i64, Path, description = "Case number")),
+    responses(
+        (status = 200, description = "The case", body = CaseDetail),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+    )
+)]
+pub async fn get_case(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<CaseDetail>, ApiError> {
+    state
+        .store
+        .get_case(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("case {id}")))
+}
+
+/// Changes a case's status, routing or 8D fields; each change lands in its history.
+#[utoipa::path(
+    patch,
+    path = "/api/cases/{id}",
+    tag = "cases",
+    params(("id" = i64, Path, description = "Case number")),
+    request_body = CaseUpdate,
+    responses(
+        (status = 200, description = "The case after the change", body = CaseDetail),
+        (status = 400, description = "The id or the body is malformed", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 409, description = "The case changed since `expected_updated_at_ms`", body = ErrorBody),
+        (status = 422, description = "An unknown field or a value of the wrong kind", body = ErrorBody),
+    )
+)]
+pub async fn update_case(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(update): ApiJson<CaseUpdate>,
+) -> Result<Json<CaseDetail>, ApiError> {
+    match state.store.update_case(id, &update, now_ms()).await {
+        Err(crate::store::StoreError::NotFound) => Err(ApiError::NotFound(format!("case {id}"))),
+        other => Ok(Json(other?)),
+    }
+}

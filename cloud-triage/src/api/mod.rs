@@ -1,0 +1,62 @@
+//! The HTTP API: cases (read and worked), feedback, health, and the OpenAPI
+//! document.
+//!
+//! # Layout
+//! - [`error`]: [`ApiError`](error::ApiError), the one mapping from failure to status code.
+//! - [`extract`]: path and query extractors that reject with that error.
+//! - [`health`]: `GET /healthz`.
+//! - [`cases`]: `GET /api/cases`, `GET` and `PATCH /api/cases/{id}`.
+//! - [`feedback`]: `GET /api/feedback/{id}`.
+//! - [`openapi`]: `GET /api/openapi.json`.
+
+pub mod cases;
+pub mod error;
+pub mod extract;
+pub mod feedback;
+pub mod health;
+pub mod openapi;
+
+use std::sync::{atomic::AtomicBool, Arc};
+
+use axum::{
+    routing::{get, patch},
+    Router,
+};
+
+use crate::store::Store;
+use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    /// The database.
+    pub store: Store,
+    /// False until the service is subscribed and serving; `/healthz` answers 503 until then.
+    pub ready: Arc<AtomicBool>,
+}
+
+/// Every route the API serves, as `(method, path)`; the OpenAPI document lists the same.
+pub const ROUTES: [(&str, &str); 6] = [
+    ("get", "/healthz"),
+    ("get", "/api/cases"),
+    ("get", "/api/cases/{id}"),
+    ("patch", "/api/cases/{id}"),
+    ("get", "/api/feedback/{id}"),
+    ("get", "/api/openapi.json"),
+];
+
+/// The API's routes, with JSON errors for unknown paths and methods.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/api/cases", get(cases::list_cases))
+        .route(
+            "/api/cases/{id}",
+            get(cases::get_case).merge(patch(cases::update_case)),
+        )
+        .route("/api/feedback/{id}", get(feedback::get_feedback))
+        .route("/api/openapi.json", get(openapi::openapi_json))
+        .fallback(|| async { ApiError::NotFound("route".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state)
+}

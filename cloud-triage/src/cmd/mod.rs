@@ -1,0 +1,26 @@
+//! One file per subcommand of the `cloud-triage` binary.
+
+pub mod demo;
+pub mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// qloop cloud-triage: takes driver feedback from cars, stores it, opens
+/// tracked cases and serves the API.
+#[derive(Debug, Parser)]
+#[command(name = "cloud-triage", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: ingest from MQTT, HTTP API, downlink to cars.
+    Serve(serve::ServeArgs),
+    /// Run everything embedded, replay the fixture vehicles through real edge
+    /// agents, and print the cases that were opened.
+    Demo(demo::DemoArgs),
+}

@@ -1,0 +1,157 @@
+//! Downlink: events for cars (e.g. "received, case 17") are queued in the
+//! database in the same transaction as the change that caused them, then
+//! published here with QoS 1 and marked published only on the broker's PUBACK.
+//! An event whose PUBACK never comes is published again after
+//! [`REPUBLISH_AFTER`]; the car de-duplicates by `event_id`.
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use rumqttc::{AsyncClient, QoS};
+use tokio::sync::{mpsc, Notify};
+use uuid::Uuid;
+
+use qloop_protocol::{encode, topic::events_topic, Message};
+
+use crate::{now_ms, store::Store};
+
+/// How long an event may wait for its PUBACK before it is published again.
+pub const REPUBLISH_AFTER: Duration = Duration::from_secs(30);
+
+/// How often the queue is polled when nothing wakes the publisher.
+const POLL_EVERY: Duration = Duration::from_secs(2);
+
+#[derive(Default)]
+struct TrackerState {
+    /// Events handed to the client, waiting for their packet id, in order.
+    awaiting_pkid: VecDeque<Uuid>,
+    /// Packet id → event, waiting for PUBACK.
+    by_pkid: HashMap<u16, Uuid>,
+    /// Events in flight and when they were sent.
+    sent_at: HashMap<Uuid, Instant>,
+}
+
+/// Maps MQTT packet ids to events. The event-loop task reports packet ids
+/// and PUBACKs; acknowledged events go to the publisher to be marked.
+#[derive(Clone)]
+pub struct DownlinkTracker {
+    state: Arc<Mutex<TrackerState>>,
+    acked: mpsc::UnboundedSender<Uuid>,
+}
+
+impl DownlinkTracker {
+    /// A tracker and the stream of acknowledged event ids.
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<Uuid>) {
+        let (acked, rx) = mpsc::unbounded_channel();
+        (
+            Self {
+                state: Arc::default(),
+                acked,
+            },
+            rx,
+        )
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, TrackerState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn will_send(&self, event_id: Uuid) {
+        let mut s = self.lock();
+        s.awaiting_pkid.push_back(event_id);
+        s.sent_at.insert(event_id, Instant::now());
+    }
+
+    fn is_in_flight(&self, event_id: &Uuid) -> bool {
+        self.lock()
+            .sent_at
+            .get(event_id)
+            .is_some_and(|t| t.elapsed() < REPUBLISH_AFTER)
+    }
+
+    /// The event loop sent a PUBLISH with this packet id (the only publisher
+    /// on this client is the downlink, so ids come in send order).
+    pub fn on_publish_sent(&self, pkid: u16) {
+        let mut s = self.lock();
+        if let Some(event_id) = s.awaiting_pkid.pop_front() {
+            s.by_pkid.insert(pkid, event_id);
+        }
+    }
+
+    /// The broker acknowledged this packet id.
+    pub fn on_puback(&self, pkid: u16) {
+        let event_id = {
+            let mut s = self.lock();
+            let id = s.by_pkid.remove(&pkid);
+            if let Some(id) = id {
+                s.sent_at.remove(&id);
+            }
+            id
+        };
+        if let Some(id) = event_id {
+            let _ = self.acked.send(id);
+        }
+    }
+
+    /// The connection dropped: nothing in flight will be acknowledged.
+    pub fn on_disconnect(&self) {
+        let mut s = self.lock();
+        s.awaiting_pkid.clear();
+        s.by_pkid.clear();
+        s.sent_at.clear();
+    }
+}
+
+/// Publishes queued events until `shutdown` resolves.
+pub async fn run_publisher(
+    store: Store,
+    client: AsyncClient,
+    tracker: DownlinkTracker,
+    mut acked: mpsc::UnboundedReceiver<Uuid>,
+    wake: Arc<Notify>,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        while let Ok(id) = acked.try_recv() {
+            if let Err(e) = store.mark_downlink_published(id, now_ms()).await {
+                tracing::warn!(event_id = %id, error = %e, "could not mark event published");
+            }
+        }
+        match store.pending_downlink(100).await {
+            Ok(events) => {
+                let mut seen = HashSet::new();
+                for (vin, event) in events {
+                    if tracker.is_in_flight(&event.event_id) || !seen.insert(event.event_id) {
+                        continue;
+                    }
+                    let payload = encode(&Message::Event(event.clone()));
+                    tracker.will_send(event.event_id);
+                    if let Err(e) = client
+                        .publish(events_topic(&vin), QoS::AtLeastOnce, false, payload)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "downlink publish request failed");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the downlink queue failed"),
+        }
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = wake.notified() => {}
+            Some(id) = acked.recv() => {
+                if let Err(e) = store.mark_downlink_published(id, now_ms()).await {
+                    tracing::warn!(event_id = %id, error = %e, "could not mark event published");
+                }
+            }
+            _ = tokio::time::sleep(POLL_EVERY) => {}
+        }
+    }
+}

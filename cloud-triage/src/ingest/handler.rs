@@ -1,0 +1,279 @@
+//! What happens to one uplink message. The caller acknowledges the MQTT
+//! message when this returns `Ok` — including `Outcome::Rejected`, because a
+//! message that can never be valid is recorded and must not be redelivered
+//! forever. `Err` means a transient failure (the database is down): the
+//! message is not acknowledged and is tried again.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use qloop_protocol::{
+    decode, topic::vin_from_feedback_topic, AudioChunk, AudioPayload, FeedbackEnvelope, Limits,
+    Message, ValidationError,
+};
+
+use crate::{
+    audio::{check_wav, AudioError, AudioFiles},
+    now_ms,
+    store::{AudioState, IngestMeta, Store, StoreError},
+};
+
+/// A transient failure: retry, do not acknowledge.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The database failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Writing audio to disk failed.
+    #[error("{0}")]
+    Audio(#[from] AudioError),
+}
+
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A new feedback, stored with its new case.
+    Stored {
+        /// The feedback.
+        feedback_id: Uuid,
+        /// Its case number.
+        case_id: i64,
+    },
+    /// A feedback already stored (a redelivery or a retry from the car).
+    Duplicate {
+        /// The feedback.
+        feedback_id: Uuid,
+    },
+    /// An audio chunk, stored.
+    Chunk {
+        /// The feedback it belongs to.
+        feedback_id: Uuid,
+        /// Whether the clip is now complete.
+        complete: bool,
+    },
+    /// A car's receipt of a downlink event.
+    Receipt {
+        /// Whether the event was known.
+        known: bool,
+    },
+    /// Invalid input, recorded in `rejected_messages` with this reason.
+    Rejected(String),
+}
+
+/// Turns uplink messages into committed rows.
+#[derive(Clone)]
+pub struct IngestHandler {
+    store: Store,
+    audio: AudioFiles,
+    limits: Limits,
+    downlink_wake: Arc<Notify>,
+}
+
+impl IngestHandler {
+    /// A handler over a store and an audio directory; `downlink_wake` is
+    /// notified when a commit queued an event for a car.
+    pub fn new(store: Store, audio: AudioFiles, downlink_wake: Arc<Notify>) -> Self {
+        Self {
+            store,
+            audio,
+            limits: Limits::default(),
+            downlink_wake,
+        }
+    }
+
+    /// Handles one message received on `topic`.
+    pub async fn handle(&self, topic: &str, payload: &[u8]) -> Result<Outcome, IngestError> {
+        let now = now_ms();
+        match self.classify(topic, payload, now) {
+            Ok(Message::Feedback(env)) => self.feedback(*env, payload.len(), now).await,
+            Ok(Message::AudioChunk(chunk)) => self.chunk(chunk, now).await,
+            Ok(Message::Receipt(receipt)) => {
+                let known = self.store.record_receipt(&receipt).await?;
+                Ok(Outcome::Receipt { known })
+            }
+            Ok(Message::Event(_)) => {
+                self.reject(
+                    topic,
+                    payload.len(),
+                    "a downlink event sent uplink".into(),
+                    now,
+                )
+                .await
+            }
+            Err(reason) => self.reject(topic, payload.len(), reason, now).await,
+        }
+    }
+
+    /// Decodes and validates, naming what is wrong.
+    fn classify(&self, topic: &str, payload: &[u8], now: i64) -> Result<Message, String> {
+        let topic_vin = vin_from_feedback_topic(topic).map_err(|e| e.to_string())?;
+        let message = decode(payload).map_err(|e| e.to_string())?;
+        let body_vin = match &message {
+            Message::Feedback(env) => {
+                self.limits
+                    .check_feedback(env, now)
+                    .map_err(|e| e.to_string())?;
+                env.vehicle.vin.as_str()
+            }
+            Message::AudioChunk(chunk) => {
+                self.limits.check_chunk(chunk).map_err(|e| e.to_string())?;
+                chunk.vin.as_str()
+            }
+            Message::Receipt(receipt) => {
+                self.limits
+                    .check_receipt(receipt, now)
+                    .map_err(|e| e.to_string())?;
+                receipt.vin.as_str()
+            }
+            Message::Event(_) => return Ok(message),
+        };
+        if body_vin != topic_vin {
+            return Err(ValidationError::VinMismatch {
+                body: body_vin.into(),
+                topic: topic_vin.into(),
+            }
+            .to_string());
+        }
+        Ok(message)
+    }
+
+    async fn reject(
+        &self,
+        topic: &str,
+        len: usize,
+        reason: String,
+        now: i64,
+    ) -> Result<Outcome, IngestError> {
+        let topic: String = topic.chars().take(256).collect();
+        tracing::warn!(%topic, bytes = len, %reason, "rejected uplink message");
+        self.store
+            .record_rejected(&topic, &reason, len, now)
+            .await?;
+        Ok(Outcome::Rejected(reason))
+    }
+
+    async fn feedback(
+        &self,
+        env: FeedbackEnvelope,
+        len: usize,
+        now: i64,
+    ) -> Result<Outcome, IngestError> {
+        let audio = match env.audio.as_ref().map(|a| &a.payload) {
+            None => AudioState::None,
+            Some(AudioPayload::Inline(bytes)) => match check_wav(env.feedback_id, bytes) {
+                Ok(()) => {
+                    let path = self.audio.write_clip(env.feedback_id, bytes)?;
+                    AudioState::Stored {
+                        path: path.display().to_string(),
+                        bytes: bytes.len() as u64,
+                    }
+                }
+                Err(e) => {
+                    // The words and telemetry still count: keep the feedback, drop the clip.
+                    tracing::warn!(feedback_id = %env.feedback_id, error = %e, "inline audio discarded");
+                    AudioState::None
+                }
+            },
+            Some(AudioPayload::Chunked {
+                chunks,
+                total_bytes,
+                ..
+            }) => AudioState::Pending {
+                chunks: *chunks,
+                total_bytes: *total_bytes,
+            },
+        };
+        let meta = IngestMeta {
+            received_at_ms: now,
+            envelope_bytes: len,
+            audio,
+        };
+        let outcome = self.store.ingest_feedback(&env, &meta).await?;
+        if outcome.event.is_some() {
+            self.downlink_wake.notify_one();
+        }
+        if let Some(AudioPayload::Chunked { .. }) = env.audio.as_ref().map(|a| &a.payload) {
+            self.try_assemble(env.feedback_id).await?;
+        }
+        if outcome.created {
+            tracing::info!(feedback_id = %env.feedback_id, case = outcome.case_id, vin = %env.vehicle.vin, "feedback stored");
+            Ok(Outcome::Stored {
+                feedback_id: env.feedback_id,
+                case_id: outcome.case_id,
+            })
+        } else {
+            tracing::debug!(feedback_id = %env.feedback_id, "duplicate feedback acknowledged");
+            Ok(Outcome::Duplicate {
+                feedback_id: env.feedback_id,
+            })
+        }
+    }
+
+    async fn chunk(&self, chunk: AudioChunk, now: i64) -> Result<Outcome, IngestError> {
+        let path = self
+            .audio
+            .write_chunk(chunk.feedback_id, chunk.index, &chunk.data)?;
+        self.store
+            .record_audio_chunk(
+                chunk.feedback_id,
+                chunk.index,
+                chunk.total,
+                &path.display().to_string(),
+                chunk.data.len() as u64,
+                now,
+            )
+            .await?;
+        let complete = self.try_assemble(chunk.feedback_id).await?;
+        Ok(Outcome::Chunk {
+            feedback_id: chunk.feedback_id,
+            complete,
+        })
+    }
+
+    /// Assembles a feedback's clip once its envelope and every chunk are in.
+    async fn try_assemble(&self, feedback_id: Uuid) -> Result<bool, IngestError> {
+        let Some((chunks, total_bytes)) = self.store.audio_expected(feedback_id).await? else {
+            return Ok(false);
+        };
+        let paths = self.store.audio_chunk_paths(feedback_id).await?;
+        if (paths.len() as u32) < chunks {
+            return Ok(false);
+        }
+        let crc32 = self
+            .store
+            .audio_crc32(feedback_id)
+            .await?
+            .unwrap_or_default();
+        let payload = AudioPayload::Chunked {
+            chunks,
+            total_bytes,
+            crc32,
+        };
+        match self
+            .audio
+            .assemble(feedback_id, &payload, &paths, &self.limits)
+        {
+            Ok((path, bytes)) => {
+                self.store
+                    .set_audio(
+                        feedback_id,
+                        "complete",
+                        Some(&path.display().to_string()),
+                        Some(bytes),
+                    )
+                    .await?;
+                Ok(true)
+            }
+            Err(AudioError::Io { path, source }) => Err(AudioError::Io { path, source }.into()),
+            Err(e) => {
+                tracing::warn!(%feedback_id, error = %e, "audio marked corrupt");
+                self.store
+                    .set_audio(feedback_id, "corrupt", None, None)
+                    .await?;
+                Ok(false)
+            }
+        }
+    }
+}

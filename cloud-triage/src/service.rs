@@ -1,0 +1,189 @@
+//! Wires the service together: store, broker, ingest, downlink and HTTP, with
+//! a shutdown the caller injects (STYLE rule 5). `serve` and `demo` both run
+//! this; tests run it in-process on port 0.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
+
+use anyhow::Context;
+use tokio::{
+    sync::{mpsc, watch, Notify},
+    task::JoinHandle,
+};
+
+use crate::{
+    api::{self, ApiState},
+    audio::AudioFiles,
+    broker::EmbeddedBroker,
+    config::{MqttSource, ServiceConfig},
+    downlink::{self, DownlinkTracker},
+    ingest::{
+        mqtt_loop::{run_event_loop, run_pipeline, MqttStatus},
+        IngestHandler,
+    },
+    mqtt::{triage_options, BrokerUrl},
+    store::Store,
+};
+
+/// A running service.
+pub struct Service {
+    /// Where the HTTP API listens.
+    pub http_addr: SocketAddr,
+    /// The broker URL in use (the embedded one's, or the external one).
+    pub mqtt_url: String,
+    /// The store, for callers that read results directly (demo, tests).
+    pub store: Store,
+    /// MQTT connection state.
+    pub mqtt: Arc<MqttStatus>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Service {
+    /// Starts everything and returns once the HTTP listener is bound. Ready
+    /// (healthz 200) once the MQTT subscription is acknowledged.
+    pub async fn start(config: ServiceConfig) -> anyhow::Result<Self> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        let store = Store::connect(&config.database_url())
+            .await
+            .with_context(|| format!("opening the database {}", redact(&config.database_url())))?;
+        let audio = AudioFiles::new(&config.data_dir)?;
+
+        let mqtt_url = match &config.mqtt {
+            MqttSource::Embedded(addr) => {
+                let addr = *addr;
+                tokio::task::spawn_blocking(move || EmbeddedBroker::start(addr))
+                    .await??
+                    .url()
+            }
+            MqttSource::External(url) => url.clone(),
+        };
+        let broker = BrokerUrl::parse(&mqtt_url)?;
+        let options = triage_options(&broker, &config.client_id, config.mqtt_ca_file.as_deref())?;
+        let (client, eventloop) = rumqttc::AsyncClient::new(options, 1024);
+
+        let (stop, stop_rx) = watch::channel(false);
+        let wake = Arc::new(Notify::new());
+        let (tracker, acked) = DownlinkTracker::new();
+        let (publish_tx, publish_rx) = mpsc::unbounded_channel();
+        let status = Arc::new(MqttStatus::default());
+        let handler = IngestHandler::new(store.clone(), audio, wake.clone());
+
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(run_event_loop(
+            client.clone(),
+            eventloop,
+            publish_tx,
+            tracker.clone(),
+            status.clone(),
+            config.subscription_filter(),
+            stopped(stop_rx.clone()),
+        )));
+        tasks.push(tokio::spawn(run_pipeline(
+            client.clone(),
+            publish_rx,
+            handler,
+            config.ingest_concurrency,
+        )));
+        tasks.push(tokio::spawn(downlink::run_publisher(
+            store.clone(),
+            client,
+            tracker,
+            acked,
+            wake,
+            stopped(stop_rx.clone()),
+        )));
+
+        let ready = Arc::new(AtomicBool::new(false));
+        let listener = tokio::net::TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("binding the HTTP API to {}", config.http_addr))?;
+        let http_addr = listener.local_addr()?;
+        let app = api::router(ApiState {
+            store: store.clone(),
+            ready: ready.clone(),
+        });
+        let http_stop = stopped(stop_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(http_stop)
+                .await
+            {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        }));
+        // Ready once subscribed: the API answers 200 only when feedback can flow.
+        let (ready_flag, mqtt_flag, mut ready_stop) = (ready, status.clone(), stop_rx);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                ready_flag.store(
+                    mqtt_flag.subscribed.load(Ordering::SeqCst),
+                    Ordering::SeqCst,
+                );
+                tokio::select! {
+                    _ = ready_stop.changed() => break,
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
+                }
+            }
+        }));
+        tracing::info!(%http_addr, mqtt = %mqtt_url, "cloud-triage started");
+        Ok(Self {
+            http_addr,
+            mqtt_url,
+            store,
+            mqtt: status,
+            stop,
+            tasks,
+        })
+    }
+
+    /// Waits until the MQTT subscription is in place.
+    pub async fn wait_ready(&self, limit: std::time::Duration) -> anyhow::Result<()> {
+        let start = std::time::Instant::now();
+        while !self.mqtt.subscribed.load(Ordering::SeqCst) {
+            if start.elapsed() > limit {
+                anyhow::bail!("not subscribed to the broker after {limit:?}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    /// Stops every task: in-flight messages finish and are acknowledged,
+    /// nothing new is taken.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
+        }
+    }
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A database URL with any password replaced, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

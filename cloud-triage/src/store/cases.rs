@@ -1,0 +1,184 @@
+//! Reading cases: the filtered listing and one case in full.
+
+use sqlx::{any::AnyRow, Row};
+
+use super::{
+    records::{
+        CaseDetail, CaseQuery, CaseSummary, HistoryEntry, Ica, Occurrence, Page, Pca, RootCause,
+        Verification,
+    },
+    rows::{flag_column, uuid_column},
+    Store, StoreError,
+};
+
+/// The columns a [`CaseSummary`] reads.
+const SUMMARY_COLUMNS: &str =
+    "id, status, category, department, severity, title, vehicle_count, first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms";
+
+impl Store {
+    /// Cases matching `q`, newest first, one page of them.
+    pub async fn list_cases(&self, q: &CaseQuery) -> Result<Page<CaseSummary>, StoreError> {
+        let filters: Vec<(&str, &str)> = [
+            ("status", &q.status),
+            ("category", &q.category),
+            ("severity", &q.severity),
+        ]
+        .into_iter()
+        .filter_map(|(column, value)| value.as_deref().map(|v| (column, v)))
+        .collect();
+        let conditions: Vec<String> = filters
+            .iter()
+            .enumerate()
+            .map(|(i, (column, _))| format!("{column} = ${}", i + 1))
+            .collect();
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let (limit, offset) = (q.effective_limit(), q.effective_offset());
+
+        let count_sql = format!("SELECT COUNT(*) AS total FROM cases{where_clause}");
+        let mut count = sqlx::query(&count_sql);
+        for (_, value) in &filters {
+            count = count.bind(*value);
+        }
+        let total: i64 = count.fetch_one(self.pool()).await?.try_get("total")?;
+
+        let n = filters.len();
+        let list_sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM cases{where_clause} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let mut list = sqlx::query(&list_sql);
+        for (_, value) in &filters {
+            list = list.bind(*value);
+        }
+        let rows = list.bind(limit).bind(offset).fetch_all(self.pool()).await?;
+        let items = rows
+            .iter()
+            .map(summary_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            total,
+            limit,
+            offset,
+        })
+    }
+
+    /// Case `id` with its 8D blocks, linked feedback and history.
+    pub async fn get_case(&self, id: i64) -> Result<Option<CaseDetail>, StoreError> {
+        let Some(row) = sqlx::query("SELECT * FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let occurrences = self.occurrences(id).await?;
+        let history = self.history(id).await?;
+        Ok(Some(CaseDetail {
+            summary: summary_from_row(&row)?,
+            confidence: row.try_get("confidence")?,
+            model_version: row.try_get("model_version")?,
+            ica: Ica {
+                action: row.try_get("ica_action")?,
+                owner: row.try_get("ica_owner")?,
+                due_ms: row.try_get("ica_due_ms")?,
+                implemented_at_ms: row.try_get("ica_implemented_at_ms")?,
+                verification: row.try_get("ica_verification")?,
+                verified_at_ms: row.try_get("ica_verified_at_ms")?,
+                suggested: flag_column(row.try_get("ica_suggested")?),
+            },
+            root_cause: RootCause {
+                cause: row.try_get("root_cause")?,
+                owner: row.try_get("root_cause_owner")?,
+                occurrence: row.try_get("root_cause_occurrence")?,
+                escape_point: row.try_get("root_cause_escape_point")?,
+                evidence: row.try_get("root_cause_evidence")?,
+                found_at_ms: row.try_get("root_cause_found_at_ms")?,
+            },
+            pca: Pca {
+                action: row.try_get("pca_action")?,
+                owner: row.try_get("pca_owner")?,
+                due_ms: row.try_get("pca_due_ms")?,
+                implemented_at_ms: row.try_get("pca_implemented_at_ms")?,
+                validation: row.try_get("pca_validation")?,
+                verified_at_ms: row.try_get("pca_verified_at_ms")?,
+                suggested: flag_column(row.try_get("pca_suggested")?),
+            },
+            verification: Verification {
+                summary: row.try_get("verification")?,
+                owner: row.try_get("verification_owner")?,
+                verified_at_ms: row.try_get("verified_at_ms")?,
+            },
+            feedback_ids: occurrences.iter().map(|o| o.feedback_id).collect(),
+            occurrences,
+            history,
+        }))
+    }
+
+    /// The feedback linked to case `id`, oldest link first.
+    async fn occurrences(&self, id: i64) -> Result<Vec<Occurrence>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT cf.feedback_id, f.vin, cf.linked_at_ms FROM case_feedback cf \
+             JOIN feedback f ON f.id = cf.feedback_id WHERE cf.case_id = $1 ORDER BY cf.linked_at_ms, cf.feedback_id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Occurrence {
+                    feedback_id: uuid_column(
+                        row.try_get("feedback_id")?,
+                        "case_feedback.feedback_id",
+                    )?,
+                    vin: row.try_get("vin")?,
+                    linked_at_ms: row.try_get("linked_at_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The history of case `id`, oldest first.
+    async fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at_ms, actor, field, old_value, new_value FROM case_history WHERE case_id = $1 ORDER BY at_ms, id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(HistoryEntry {
+                    id: uuid_column(row.try_get("id")?, "case_history.id")?,
+                    at_ms: row.try_get("at_ms")?,
+                    actor: row.try_get("actor")?,
+                    field: row.try_get("field")?,
+                    old_value: row.try_get("old_value")?,
+                    new_value: row.try_get("new_value")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The listing fields of a `cases` row.
+fn summary_from_row(row: &AnyRow) -> Result<CaseSummary, StoreError> {
+    Ok(CaseSummary {
+        id: row.try_get("id")?,
+        status: row.try_get("status")?,
+        category: row.try_get("category")?,
+        department: row.try_get("department")?,
+        severity: row.try_get("severity")?,
+        title: row.try_get("title")?,
+        vehicle_count: row.try_get("vehicle_count")?,
+        first_seen_ms: row.try_get("first_seen_ms")?,
+        last_seen_ms: row.try_get("last_seen_ms")?,
+        opened_at_ms: row.try_get("opened_at_ms")?,
+        updated_at_ms: row.try_get("updated_at_ms")?,
+    })
+}

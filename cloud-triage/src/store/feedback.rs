@@ -1,0 +1,53 @@
+//! Reading one stored feedback.
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{
+    records::{AudioInfo, Consent, FeedbackDetail},
+    rows::{flag_column, json_column, uuid_column},
+    Store, StoreError,
+};
+
+impl Store {
+    /// Feedback `id` with its telemetry snapshot, or `None` when it is not stored.
+    pub async fn get_feedback(&self, id: Uuid) -> Result<Option<FeedbackDetail>, StoreError> {
+        let Some(row) = sqlx::query("SELECT * FROM feedback WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(FeedbackDetail {
+            id: uuid_column(row.try_get("id")?, "feedback.id")?,
+            vin: row.try_get("vin")?,
+            model: row.try_get("model")?,
+            model_year: row.try_get("model_year")?,
+            captured_at_ms: row.try_get("captured_at_ms")?,
+            received_at_ms: row.try_get("received_at_ms")?,
+            trigger: row.try_get("trigger_kind")?,
+            locale: row.try_get("locale")?,
+            transcript: row.try_get("transcript")?,
+            transcript_source: row.try_get("transcript_source")?,
+            transcript_confidence: row.try_get("transcript_confidence")?,
+            software: json_column(row.try_get("software_json")?, "feedback.software_json")?,
+            telemetry: json_column(row.try_get("telemetry_json")?, "feedback.telemetry_json")?,
+            audio: AudioInfo {
+                status: row.try_get("audio_status")?,
+                path: row.try_get("audio_path")?,
+                codec: row.try_get("audio_codec")?,
+                sample_rate: row.try_get("audio_sample_rate")?,
+                channels: row.try_get("audio_channels")?,
+                duration_ms: row.try_get("audio_duration_ms")?,
+                bytes: row.try_get("audio_bytes")?,
+            },
+            consent: Consent {
+                audio: flag_column(row.try_get("consent_audio")?),
+                location: flag_column(row.try_get("consent_location")?),
+            },
+            envelope_bytes: row.try_get("envelope_bytes")?,
+            case_id: row.try_get("case_id")?,
+        }))
+    }
+}

@@ -1,0 +1,273 @@
+//! Storing one feedback and opening its case, in one transaction.
+//!
+//! Idempotent on `feedback_id`: the feedback row is inserted first with
+//! `ON CONFLICT (id) DO NOTHING`. When nothing was inserted the feedback is
+//! already stored (a retry, or another worker won a race: on PostgreSQL the
+//! second insert waits for the first transaction and then sees its row), and
+//! the existing case is returned with no new event. Only the winner allocates
+//! a case number, so duplicates never burn numbers.
+
+use qloop_protocol::{AudioPayload, EventKind, FeedbackEnvelope, VehicleEvent};
+use sqlx::{Any, Row, Transaction};
+use uuid::Uuid;
+
+use super::{rows::to_bigint, Store, StoreError};
+
+/// The title of a case whose feedback has no transcript.
+pub const UNTITLED: &str = "Feedback without transcript";
+/// Longest case title, in characters.
+pub const TITLE_CHARS: usize = 80;
+
+/// Facts about a feedback the envelope itself does not carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestMeta {
+    /// When the cloud received it, Unix ms.
+    pub received_at_ms: i64,
+    /// Size of the message on the wire.
+    pub envelope_bytes: usize,
+    /// Where the audio stands.
+    pub audio: AudioState,
+}
+
+/// Where a feedback's audio stands when the envelope is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AudioState {
+    /// No usable audio.
+    None,
+    /// The inline clip is on disk.
+    Stored {
+        /// Where.
+        path: String,
+        /// Its size.
+        bytes: u64,
+    },
+    /// The clip travels in chunks that have not all arrived.
+    Pending {
+        /// How many chunks.
+        chunks: u32,
+        /// Total bytes once reassembled.
+        total_bytes: u32,
+    },
+}
+
+/// What [`Store::ingest_feedback`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestOutcome {
+    /// The feedback.
+    pub feedback_id: Uuid,
+    /// Its case number.
+    pub case_id: i64,
+    /// False when the feedback was already stored.
+    pub created: bool,
+    /// The queued `Received` event for the car, when the case is new.
+    pub event: Option<VehicleEvent>,
+}
+
+impl Store {
+    /// Stores `env` and opens its case, or returns the case it already has.
+    /// The caller acknowledges the MQTT message only after this returns `Ok`.
+    pub async fn ingest_feedback(
+        &self,
+        env: &FeedbackEnvelope,
+        meta: &IngestMeta,
+    ) -> Result<IngestOutcome, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        if !insert_feedback(&mut tx, env, meta).await? {
+            let case_id = existing_case(&mut tx, env.feedback_id).await?;
+            tx.commit().await?;
+            return Ok(IngestOutcome {
+                feedback_id: env.feedback_id,
+                case_id,
+                created: false,
+                event: None,
+            });
+        }
+        let case_id: i64 =
+            sqlx::query("UPDATE sequences SET value = value + 1 WHERE name = $1 RETURNING value")
+                .bind("case_number")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("value")?;
+        let now = meta.received_at_ms;
+        let title = case_title(env.transcript());
+        sqlx::query(
+            "INSERT INTO cases (id, status, category, severity, model_version, title, vehicle_count, \
+             first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms) \
+             VALUES ($1, 'new', $2, $3, $4, $5, 1, $6, $6, $7, $7)",
+        )
+        .bind(case_id)
+        .bind(qloop_models::UNTRIAGED)
+        .bind(qloop_models::UNASSESSED)
+        .bind(qloop_models::NO_MODEL)
+        .bind(&title)
+        .bind(env.captured_at_ms)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let feedback_id = env.feedback_id.to_string();
+        sqlx::query("UPDATE feedback SET case_id = $1 WHERE id = $2")
+            .bind(case_id)
+            .bind(&feedback_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO case_feedback (feedback_id, case_id, linked_at_ms) VALUES ($1, $2, $3)",
+        )
+        .bind(&feedback_id)
+        .bind(case_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO case_history (id, case_id, at_ms, actor, field, old_value, new_value) \
+             VALUES ($1, $2, $3, 'system', 'opened', NULL, $4)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(case_id)
+        .bind(now)
+        .bind(format!("case {case_id} opened from feedback {feedback_id}"))
+        .execute(&mut *tx)
+        .await?;
+        let event = VehicleEvent {
+            event_id: Uuid::now_v7(),
+            feedback_id: Some(env.feedback_id),
+            case_number: Some(case_id),
+            kind: EventKind::Received,
+            message: format!("Thank you. Your feedback was received as case {case_id}."),
+            sent_at_ms: now,
+        };
+        super::downlink::queue_event(&mut tx, &env.vehicle.vin, &event).await?;
+        tx.commit().await?;
+        Ok(IngestOutcome {
+            feedback_id: env.feedback_id,
+            case_id,
+            created: true,
+            event: Some(event),
+        })
+    }
+}
+
+/// Inserts the feedback row; false when a row with its id already exists.
+async fn insert_feedback(
+    tx: &mut Transaction<'_, Any>,
+    env: &FeedbackEnvelope,
+    meta: &IngestMeta,
+) -> Result<bool, StoreError> {
+    let software = serde_json::to_string(&env.vehicle.software)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let telemetry =
+        serde_json::to_string(&env.telemetry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let (audio_status, audio_path, audio_bytes, audio_chunks) = match &meta.audio {
+        AudioState::None => ("none", None, None, None),
+        AudioState::Stored { path, bytes } => (
+            "complete",
+            Some(path.as_str()),
+            Some(to_bigint(*bytes)),
+            None,
+        ),
+        AudioState::Pending {
+            chunks,
+            total_bytes,
+        } => (
+            "partial",
+            None,
+            Some(i64::from(*total_bytes)),
+            Some(i64::from(*chunks)),
+        ),
+    };
+    let clip = env.audio.as_ref();
+    let crc32 = match clip.map(|a| &a.payload) {
+        Some(AudioPayload::Chunked { crc32, .. }) => Some(i64::from(*crc32)),
+        _ => None,
+    };
+    let result = sqlx::query(
+        "INSERT INTO feedback (id, vin, model, model_year, captured_at_ms, received_at_ms, trigger_kind, locale, \
+         transcript, transcript_source, transcript_confidence, software_json, telemetry_json, consent_audio, \
+         consent_location, audio_status, audio_path, audio_codec, audio_sample_rate, audio_channels, \
+         audio_duration_ms, audio_bytes, audio_chunks, audio_crc32, envelope_bytes, case_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+         $22, $23, $24, $25, NULL) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(env.feedback_id.to_string())
+    .bind(&env.vehicle.vin)
+    .bind(&env.vehicle.model)
+    .bind(i64::from(env.vehicle.year))
+    .bind(env.captured_at_ms)
+    .bind(meta.received_at_ms)
+    .bind(env.trigger.as_str())
+    .bind(&env.locale)
+    .bind(env.transcript())
+    .bind(env.utterance.as_ref().map(|_| "head_unit"))
+    .bind(env.utterance.as_ref().and_then(|u| u.confidence).map(f64::from))
+    .bind(software)
+    .bind(telemetry)
+    .bind(i64::from(env.consent.audio))
+    .bind(i64::from(env.consent.location))
+    .bind(audio_status)
+    .bind(audio_path)
+    .bind(clip.map(|_| "wav"))
+    .bind(clip.map(|a| i64::from(a.sample_rate)))
+    .bind(clip.map(|a| i64::from(a.channels)))
+    .bind(clip.map(|a| i64::from(a.duration_ms)))
+    .bind(audio_bytes)
+    .bind(audio_chunks)
+    .bind(crc32)
+    .bind(to_bigint(meta.envelope_bytes as u64))
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The case of a feedback that is already stored.
+async fn existing_case(
+    tx: &mut Transaction<'_, Any>,
+    feedback_id: Uuid,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT case_id FROM feedback WHERE id = $1")
+        .bind(feedback_id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| {
+            StoreError::Conflict(format!(
+                "feedback {feedback_id} conflicted but is not stored"
+            ))
+        })?;
+    row.try_get::<Option<i64>, _>("case_id")?.ok_or_else(|| {
+        StoreError::Corrupt(format!("feedback {feedback_id} is stored without a case"))
+    })
+}
+
+/// A case title: the transcript's first [`TITLE_CHARS`] characters, or [`UNTITLED`].
+pub fn case_title(transcript: Option<&str>) -> String {
+    let words = transcript
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    if words.is_empty() {
+        return UNTITLED.to_string();
+    }
+    let mut title: String = words.chars().take(TITLE_CHARS).collect();
+    if words.chars().count() > TITLE_CHARS {
+        title.pop();
+        title.push('…');
+    }
+    title
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_transcript_is_cut_to_eighty_characters_with_an_ellipsis() {
+        let title = case_title(Some(&"é".repeat(200)));
+        assert_eq!(title.chars().count(), TITLE_CHARS);
+        assert!(title.ends_with('…'));
+    }
+
+    #[test]
+    fn a_missing_or_blank_transcript_gets_the_untitled_title() {
+        assert_eq!(case_title(None), UNTITLED);
+        assert_eq!(case_title(Some("  \n ")), UNTITLED);
+        assert_eq!(case_title(Some(" wipers   stop\n")), "wipers stop");
+    }
+}

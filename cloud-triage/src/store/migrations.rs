@@ -1,0 +1,86 @@
+//! The schema's migration set, embedded in the binary.
+//!
+//! The files in `cloud-triage/migrations/` are listed in [`MIGRATIONS`] with
+//! `include_str!` and fed to sqlx's [`Migrator`] through a small
+//! [`MigrationSource`], instead of `sqlx::migrate!`: that macro needs sqlx's
+//! `macros` feature, which compiles sqlx's whole query-checking machinery for
+//! every driver just to read one directory. A unit test keeps the list and the
+//! directory in step. sqlx records applied versions and checksums in
+//! `_sqlx_migrations`, so running the set again is a no-op, and on PostgreSQL
+//! it takes an advisory lock so several workers starting at once do not race.
+
+use std::borrow::Cow;
+
+use futures::future::BoxFuture;
+use sqlx::{
+    error::BoxDynError,
+    migrate::{Migration, MigrationSource, MigrationType, Migrator},
+    AnyPool,
+};
+
+use super::StoreError;
+
+/// Every migration: version, description, SQL. Append only; never edit a shipped one.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../migrations/0001_initial.sql"),
+)];
+
+/// [`MIGRATIONS`] as a source sqlx's migrator understands.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedMigrations;
+
+impl MigrationSource<'static> for EmbeddedMigrations {
+    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async move {
+            Ok(MIGRATIONS
+                .iter()
+                .map(|&(version, description, sql)| {
+                    Migration::new(
+                        version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+/// Applies every migration the database has not seen yet.
+pub async fn run(pool: &AnyPool) -> Result<(), StoreError> {
+    let migrator = Migrator::new(EmbeddedMigrations).await?;
+    migrator.run(pool).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_in_the_migrations_directory_is_embedded_in_order() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let embedded: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|(version, description, _)| format!("{version:04}_{description}.sql"))
+            .collect();
+        assert_eq!(files, embedded);
+        for (file, (_, _, sql)) in files.iter().zip(MIGRATIONS) {
+            assert_eq!(
+                &std::fs::read_to_string(dir.join(file)).unwrap(),
+                sql,
+                "{file} embedded as is"
+            );
+        }
+    }
+}

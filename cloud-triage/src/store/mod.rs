@@ -1,0 +1,173 @@
+//! Durable storage for feedback, cases, the downlink outbox and the audit log.
+//!
+//! One code path serves SQLite (a file, the default: one process, zero setup)
+//! and PostgreSQL (several triage workers): every statement goes through
+//! `sqlx::any` with `$1`-style placeholders, and one migration set
+//! (`cloud-triage/migrations/*.sql`, see [`migrations`]) is written in the SQL
+//! both accept. Timestamps are Unix milliseconds (`BIGINT`), booleans `0/1`,
+//! JSON is `TEXT`, uuids their hyphenated text.
+//!
+//! # Layout
+//! - [`error`]: the store's error type, [`StoreError`].
+//! - [`migrations`]: the embedded migration set and its runner.
+//! - [`ingest`]: the one transaction that stores a feedback and opens its case.
+//! - [`audio`]: chunked audio bookkeeping.
+//! - [`downlink`]: the transactional outbox of events for cars.
+//! - [`records`]: the read models the API serves (cases, feedback, counts).
+//! - [`cases`], [`feedback`]: the reads behind those records.
+//! - [`case_update`]: engineers' changes to a case, with history.
+//! - [`rows`]: decoding helpers shared by the reads.
+
+pub mod audio;
+pub mod case_update;
+pub mod cases;
+pub mod downlink;
+pub mod error;
+pub mod feedback;
+pub mod ingest;
+pub mod migrations;
+pub mod records;
+mod rows;
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    any::{AnyConnectOptions, AnyPoolOptions},
+    AnyPool, Executor, Row,
+};
+use uuid::Uuid;
+
+pub use case_update::CaseUpdate;
+pub use error::StoreError;
+pub use ingest::{AudioState, IngestMeta, IngestOutcome};
+pub use records::{
+    AudioInfo, CaseDetail, CaseQuery, CaseSummary, Consent, Counts, FeedbackDetail, HistoryEntry,
+    Ica, Occurrence, Page, Pca, RootCause, Verification,
+};
+
+/// How long a statement waits for a SQLite write lock held by another connection.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+/// Connections per pool.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The database behind cloud-triage. Cheap to clone: a pool inside.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// The connection pool.
+    pool: AnyPool,
+    /// Which backend the pool talks to.
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH?mode=rwc` or `postgres://...`) and
+    /// brings the schema up to date.
+    ///
+    /// SQLite connections run in WAL mode with `synchronous=FULL` (a commit
+    /// survives power loss), a busy timeout and foreign keys on.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(url)?;
+        let options = AnyConnectOptions::from_str(url)?;
+        let mut pool_options = AnyPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(30));
+        if backend == Backend::Sqlite {
+            pool_options = pool_options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(
+                        format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str(),
+                    )
+                    .await?;
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool_options.connect_with(options).await?;
+        migrations::run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Which database this store uses.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for reads and writes elsewhere in this crate.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Runs the migrations again (they are idempotent); for operators and tests.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrations::run(&self.pool).await
+    }
+
+    /// Closes every connection; pending writes are already committed.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Records an uplink message that was refused, so bad input stays visible.
+    pub async fn record_rejected(
+        &self,
+        topic: &str,
+        error: &str,
+        payload_bytes: usize,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO rejected_messages (id, topic, received_at_ms, error, payload_bytes) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(topic)
+        .bind(at_ms)
+        .bind(error)
+        .bind(i64::try_from(payload_bytes).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// How many feedback, cases, unpublished downlink events and rejected messages are stored.
+    pub async fn counts(&self) -> Result<Counts, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM feedback) AS feedback, \
+                    (SELECT COUNT(*) FROM cases) AS cases, \
+                    (SELECT COUNT(*) FROM downlink_events WHERE published_at_ms IS NULL) AS downlink_pending, \
+                    (SELECT COUNT(*) FROM rejected_messages) AS rejected",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Counts {
+            feedback: row.try_get("feedback")?,
+            cases: row.try_get("cases")?,
+            downlink_pending: row.try_get("downlink_pending")?,
+            rejected: row.try_get("rejected")?,
+        })
+    }
+}
+
+/// The backend a URL names, by its scheme.
+fn backend_of(url: &str) -> Result<Backend, StoreError> {
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(Backend::Sqlite),
+        "postgres" | "postgresql" => Ok(Backend::Postgres),
+        // Only the scheme: the rest of a URL may hold a password.
+        other => Err(StoreError::UnsupportedUrl(format!("{other}:"))),
+    }
+}

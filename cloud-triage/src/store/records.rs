@@ -1,0 +1,285 @@
+//! The read models the store returns and the API serves as JSON.
+//!
+//! Field names here are the JSON field names clients see; change them only
+//! together with the OpenAPI document in `api/openapi.rs`.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// The most cases one page may hold.
+pub const MAX_PAGE_LIMIT: i64 = 500;
+/// The page size when a query names none.
+pub const DEFAULT_PAGE_LIMIT: i64 = 50;
+
+/// Filters and paging for [`crate::store::Store::list_cases`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct CaseQuery {
+    /// Only cases in this status, e.g. `new`.
+    pub status: Option<String>,
+    /// Only cases of this category, e.g. `untriaged`.
+    pub category: Option<String>,
+    /// Only cases of this severity, e.g. `unassessed`.
+    pub severity: Option<String>,
+    /// Page size; default 50, at most 500.
+    pub limit: Option<i64>,
+    /// Cases to skip; default 0.
+    pub offset: Option<i64>,
+}
+
+impl CaseQuery {
+    /// The page size to use: the default when unset, clamped to `1..=500`.
+    pub fn effective_limit(&self) -> i64 {
+        self.limit
+            .unwrap_or(DEFAULT_PAGE_LIMIT)
+            .clamp(1, MAX_PAGE_LIMIT)
+    }
+
+    /// The offset to use: 0 when unset or negative.
+    pub fn effective_offset(&self) -> i64 {
+        self.offset.unwrap_or(0).max(0)
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Page<T> {
+    /// The items on this page.
+    pub items: Vec<T>,
+    /// How many items match in all pages.
+    pub total: i64,
+    /// The page size used.
+    pub limit: i64,
+    /// The offset used.
+    pub offset: i64,
+}
+
+/// A case as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CaseSummary {
+    /// Case number.
+    pub id: i64,
+    /// Workflow status, e.g. `new`.
+    pub status: String,
+    /// Category, `untriaged` until a model classifies it.
+    pub category: String,
+    /// Responsible department, once routed.
+    pub department: Option<String>,
+    /// Severity, `unassessed` until a model assesses it.
+    pub severity: String,
+    /// Short title from the first words of the transcript.
+    pub title: String,
+    /// How many distinct vehicles reported it.
+    pub vehicle_count: i64,
+    /// Earliest capture of a linked feedback, Unix ms.
+    pub first_seen_ms: i64,
+    /// Latest capture of a linked feedback, Unix ms.
+    pub last_seen_ms: i64,
+    /// When the case was opened, Unix ms.
+    pub opened_at_ms: i64,
+    /// When the case last changed, Unix ms.
+    pub updated_at_ms: i64,
+}
+
+/// Interim containment action (8D D3).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Ica {
+    /// What is done now to protect customers.
+    pub action: Option<String>,
+    /// Who owns it.
+    pub owner: Option<String>,
+    /// When it is due, Unix ms.
+    pub due_ms: Option<i64>,
+    /// When it was put in place, Unix ms.
+    pub implemented_at_ms: Option<i64>,
+    /// How its effect was checked.
+    pub verification: Option<String>,
+    /// When its effect was confirmed, Unix ms.
+    pub verified_at_ms: Option<i64>,
+    /// True when the action was suggested from a known issue, not written by an engineer.
+    pub suggested: bool,
+}
+
+/// Root cause (8D D4).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct RootCause {
+    /// The cause.
+    pub cause: Option<String>,
+    /// Who owns the analysis.
+    pub owner: Option<String>,
+    /// Why it occurred.
+    pub occurrence: Option<String>,
+    /// Why it escaped detection.
+    pub escape_point: Option<String>,
+    /// The evidence for it.
+    pub evidence: Option<String>,
+    /// When it was found, Unix ms.
+    pub found_at_ms: Option<i64>,
+}
+
+/// Permanent corrective action (8D D5/D6).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Pca {
+    /// What removes the root cause.
+    pub action: Option<String>,
+    /// Who owns it.
+    pub owner: Option<String>,
+    /// When it is due, Unix ms.
+    pub due_ms: Option<i64>,
+    /// When it was implemented, Unix ms.
+    pub implemented_at_ms: Option<i64>,
+    /// How it was validated.
+    pub validation: Option<String>,
+    /// When its effect was confirmed, Unix ms.
+    pub verified_at_ms: Option<i64>,
+    /// True when the action was suggested from a known issue, not written by an engineer.
+    pub suggested: bool,
+}
+
+/// Verification of effectiveness (8D D7).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Verification {
+    /// What was verified and how.
+    pub summary: Option<String>,
+    /// Who verified it.
+    pub owner: Option<String>,
+    /// When, Unix ms.
+    pub verified_at_ms: Option<i64>,
+}
+
+/// One feedback linked to a case.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Occurrence {
+    /// The feedback.
+    pub feedback_id: Uuid,
+    /// The vehicle that sent it.
+    pub vin: String,
+    /// When it was linked, Unix ms.
+    pub linked_at_ms: i64,
+}
+
+/// One change in a case's append-only history.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    /// Entry id.
+    pub id: Uuid,
+    /// When, Unix ms.
+    pub at_ms: i64,
+    /// Who: `system`, a model, or an engineer.
+    pub actor: String,
+    /// Which field changed (`opened` for the case's creation).
+    pub field: String,
+    /// The value before.
+    pub old_value: Option<String>,
+    /// The value after.
+    pub new_value: Option<String>,
+}
+
+/// A case with everything about it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CaseDetail {
+    /// The fields a listing shows.
+    #[serde(flatten)]
+    pub summary: CaseSummary,
+    /// Classifier confidence in the category, once classified.
+    pub confidence: Option<f64>,
+    /// Version of the model that triaged it (`none` before any model).
+    pub model_version: String,
+    /// Interim containment action.
+    pub ica: Ica,
+    /// Root cause.
+    pub root_cause: RootCause,
+    /// Permanent corrective action.
+    pub pca: Pca,
+    /// Verification of effectiveness.
+    pub verification: Verification,
+    /// Every linked feedback's id, oldest link first.
+    pub feedback_ids: Vec<Uuid>,
+    /// Every linked feedback with its vehicle, oldest link first.
+    pub occurrences: Vec<Occurrence>,
+    /// The case's history, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// What the driver agreed to share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Consent {
+    /// Audio may be kept.
+    pub audio: bool,
+    /// Location may be kept.
+    pub location: bool,
+}
+
+/// The state of a feedback's audio clip.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AudioInfo {
+    /// `none`, `partial` (chunks still arriving), `complete` or `corrupt`.
+    pub status: String,
+    /// Where the clip is on the server; not shown to clients.
+    #[serde(skip)]
+    pub path: Option<String>,
+    /// Codec, e.g. `wav`.
+    pub codec: Option<String>,
+    /// Samples per second.
+    pub sample_rate: Option<i64>,
+    /// Channel count.
+    pub channels: Option<i64>,
+    /// Length in milliseconds.
+    pub duration_ms: Option<i64>,
+    /// Size of the stored clip in bytes.
+    pub bytes: Option<i64>,
+}
+
+/// One stored feedback.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FeedbackDetail {
+    /// The car-made UUIDv7.
+    pub id: Uuid,
+    /// Vehicle identification number.
+    pub vin: String,
+    /// Vehicle model.
+    pub model: String,
+    /// Model year.
+    pub model_year: i64,
+    /// When the driver triggered it, Unix ms.
+    pub captured_at_ms: i64,
+    /// When the cloud stored it, Unix ms.
+    pub received_at_ms: i64,
+    /// What started the capture: `voice`, `hmi`, `button` or `cli`.
+    pub trigger: String,
+    /// BCP-47 locale.
+    pub locale: String,
+    /// The driver's words, when transcribed.
+    pub transcript: Option<String>,
+    /// Who transcribed them: `head_unit` or `cloud_asr`.
+    pub transcript_source: Option<String>,
+    /// The recogniser's confidence in 0..=1.
+    pub transcript_confidence: Option<f64>,
+    /// Software versions by ECU: `[{"ecu", "version"}]`.
+    #[schema(value_type = Vec<Object>)]
+    pub software: serde_json::Value,
+    /// The telemetry snapshot: window, `signals` (`[{name, unit, samples}]`), `dtcs`, `location`, odometer.
+    #[schema(value_type = Object)]
+    pub telemetry: serde_json::Value,
+    /// The audio clip's state.
+    pub audio: AudioInfo,
+    /// What the driver agreed to share.
+    pub consent: Consent,
+    /// Size of the envelope on the wire.
+    pub envelope_bytes: i64,
+    /// The case it belongs to.
+    pub case_id: Option<i64>,
+}
+
+/// Totals for health checks and dashboards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Counts {
+    /// Stored feedback.
+    pub feedback: i64,
+    /// Cases.
+    pub cases: i64,
+    /// Downlink events not yet published.
+    pub downlink_pending: i64,
+    /// Rejected uplink messages.
+    pub rejected: i64,
+}

@@ -1,0 +1,198 @@
+//! The API's read routes and its OpenAPI document, over real HTTP.
+
+mod api_support;
+
+use std::sync::atomic::Ordering;
+
+use api_support::{get, ingest, serve, VIN};
+use cloud_triage::api::ROUTES;
+use serde_json::Value;
+
+#[tokio::test]
+async fn healthz_answers_503_while_starting_then_200_with_counts() {
+    let api = serve(false).await;
+    let (status, body) = get(format!("{}/healthz", api.base)).await;
+    assert_eq!((status, body["status"].as_str()), (503, Some("starting")));
+
+    ingest(&api.store, Some("horn too quiet")).await;
+    api.ready.store(true, Ordering::Release);
+    let (status, body) = get(format!("{}/healthz", api.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["backend"], "sqlite");
+    assert_eq!(
+        (body["feedback"].as_i64(), body["cases"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        (body["downlink_pending"].as_i64(), body["rejected"].as_i64()),
+        (Some(1), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn the_case_listing_pages_and_filters() {
+    let api = serve(true).await;
+    for i in 0..3 {
+        ingest(&api.store, Some(&format!("report {i}"))).await;
+    }
+    let (status, body) = get(format!("{}/api/cases?limit=2&offset=0", api.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            body["total"].as_i64(),
+            body["limit"].as_i64(),
+            body["offset"].as_i64()
+        ),
+        (Some(3), Some(2), Some(0))
+    );
+    let ids: Vec<i64> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [3, 2]);
+    assert_eq!(body["items"][0]["title"], "report 2");
+
+    let (_, filtered) = get(format!("{}/api/cases?status=closed", api.base)).await;
+    assert_eq!(
+        (
+            filtered["total"].as_i64(),
+            filtered["items"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(0))
+    );
+    let (_, untriaged) = get(format!(
+        "{}/api/cases?category=untriaged&severity=unassessed",
+        api.base
+    ))
+    .await;
+    assert_eq!(untriaged["total"], 3);
+}
+
+#[tokio::test]
+async fn a_case_and_its_feedback_read_back_with_every_field() {
+    let api = serve(true).await;
+    let (feedback_id, case_id) = ingest(&api.store, None).await;
+
+    let (status, case) = get(format!("{}/api/cases/{case_id}", api.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(case["id"], case_id);
+    assert_eq!(
+        (case["status"].as_str(), case["category"].as_str()),
+        (Some("new"), Some("untriaged"))
+    );
+    assert_eq!(case["severity"], "unassessed");
+    assert_eq!(case["title"], "Feedback without transcript");
+    assert_eq!(case["feedback_ids"], serde_json::json!([feedback_id]));
+    assert_eq!(case["ica"]["suggested"], false);
+    assert!(case["pca"].as_object().unwrap().contains_key("due_ms"));
+
+    let (status, feedback) = get(format!("{}/api/feedback/{feedback_id}", api.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(feedback["id"], feedback_id.to_string());
+    assert_eq!(feedback["vin"], VIN);
+    assert!(feedback["transcript"].is_null());
+    assert_eq!(feedback["telemetry"]["signals"][0]["name"], "Vehicle.Speed");
+    assert_eq!(
+        feedback["telemetry"]["signals"][0]["samples"][0]["value"],
+        88.0
+    );
+    assert_eq!(feedback["case_id"], case_id);
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_with_schemas() {
+    let api = serve(true).await;
+    let (feedback_id, case_id) = ingest(&api.store, Some("x")).await;
+    let (status, doc) = get(format!("{}/api/openapi.json", api.base)).await;
+    assert_eq!(status, 200);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+
+    let paths = doc["paths"].as_object().unwrap();
+    let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(
+        operations,
+        ROUTES.len(),
+        "no undocumented or extra operations"
+    );
+    for (method, path) in ROUTES {
+        let operation = &paths[path][method];
+        assert!(
+            operation["responses"]["200"].is_object(),
+            "{method} {path} documents its 200"
+        );
+        let concrete = path.replace(
+            "{id}",
+            &if path.contains("feedback") {
+                feedback_id.to_string()
+            } else {
+                case_id.to_string()
+            },
+        );
+        let url = format!("{}{concrete}", api.base);
+        let status = match method {
+            "get" => get(url).await.0,
+            "patch" => {
+                let body =
+                    serde_json::json!({"actor": "openapi check", "set": {"department": "body"}});
+                let response = reqwest::Client::new()
+                    .patch(url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                response.status().as_u16()
+            }
+            other => panic!("no check written for {other} routes"),
+        };
+        assert_eq!(status, 200, "the documented {method} {path} is served");
+    }
+
+    let case_json =
+        serde_json::to_value(api.store.get_case(case_id).await.unwrap().unwrap()).unwrap();
+    for field in [
+        "id",
+        "status",
+        "category",
+        "severity",
+        "feedback_ids",
+        "ica",
+        "pca",
+    ] {
+        assert!(case_json.get(field).is_some(), "case JSON has {field}");
+    }
+    let feedback_json =
+        serde_json::to_value(api.store.get_feedback(feedback_id).await.unwrap().unwrap()).unwrap();
+    for (schema, served) in [("CaseDetail", case_json), ("FeedbackDetail", feedback_json)] {
+        let mut served: Vec<String> = served.as_object().unwrap().keys().cloned().collect();
+        served.sort();
+        let mut documented = property_names(&doc, &doc["components"]["schemas"][schema]);
+        documented.sort();
+        assert_eq!(
+            served, documented,
+            "the {schema} schema names exactly the served fields"
+        );
+    }
+}
+
+/// The property names of `schema`, following `$ref` and `allOf` (serde flatten).
+fn property_names(doc: &Value, schema: &Value) -> Vec<String> {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap();
+        return property_names(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut names: Vec<String> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        names.extend(property_names(doc, part));
+    }
+    names
+}

@@ -1,0 +1,136 @@
+//! The API served in-process on a free port over a real SQLite store, and
+//! helpers for real HTTP requests against it (included with `mod api_support;`).
+#![allow(dead_code)]
+
+use std::{
+    net::SocketAddr,
+    sync::{atomic::AtomicBool, Arc},
+};
+
+use cloud_triage::{
+    api::{router, ApiState},
+    store::{AudioState, IngestMeta, Store},
+};
+use qloop_protocol::{
+    Consent, FeedbackEnvelope, Sample, SignalSeries, TelemetrySnapshot, TriggerKind, Utterance,
+    Vehicle,
+};
+use serde_json::Value;
+
+/// The VIN of every test envelope.
+pub const VIN: &str = "5YJ3E1EA7KF317000";
+
+/// A running API with its store.
+pub struct Served {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The store behind it.
+    pub store: Store,
+    /// Its readiness flag.
+    pub ready: Arc<AtomicBool>,
+    /// The SQLite URL, for a second connection.
+    pub db_url: String,
+    /// Keeps the database directory alive.
+    _dir: tempfile::TempDir,
+}
+
+/// Serves the API over a fresh SQLite store; `ready` sets the readiness flag.
+pub async fn serve(ready: bool) -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("api.db").display());
+    let store = Store::connect(&db_url).await.unwrap();
+    let ready = Arc::new(AtomicBool::new(ready));
+    let app = router(ApiState {
+        store: store.clone(),
+        ready: ready.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Served {
+        base: format!("http://{addr}"),
+        store,
+        ready,
+        db_url,
+        _dir: dir,
+    }
+}
+
+/// A valid envelope with one signal, saying `text` if given.
+pub fn envelope(text: Option<&str>) -> FeedbackEnvelope {
+    let t = 1_717_000_000_000;
+    FeedbackEnvelope {
+        feedback_id: uuid::Uuid::now_v7(),
+        vehicle: Vehicle {
+            vin: VIN.into(),
+            model: "Model 3".into(),
+            year: 2021,
+            software: vec![],
+        },
+        captured_at_ms: t,
+        trigger: TriggerKind::Hmi,
+        locale: "en-US".into(),
+        utterance: text.map(|t| Utterance {
+            transcript: t.into(),
+            confidence: None,
+        }),
+        audio: None,
+        telemetry: TelemetrySnapshot {
+            window_start_ms: t - 1_000,
+            window_end_ms: t,
+            signals: vec![SignalSeries {
+                name: "Vehicle.Speed".into(),
+                unit: Some("km/h".into()),
+                samples: vec![Sample {
+                    t_ms: t,
+                    value: 88.0,
+                }],
+            }],
+            ..Default::default()
+        },
+        consent: Consent {
+            audio: false,
+            location: false,
+        },
+    }
+}
+
+/// Ingests a new feedback; returns its id and case number.
+pub async fn ingest(store: &Store, text: Option<&str>) -> (uuid::Uuid, i64) {
+    let env = envelope(text);
+    let meta = IngestMeta {
+        received_at_ms: 1_717_000_001_000,
+        envelope_bytes: 500,
+        audio: AudioState::None,
+    };
+    (
+        env.feedback_id,
+        store.ingest_feedback(&env, &meta).await.unwrap().case_id,
+    )
+}
+
+/// GETs `url`, asserting a JSON answer; returns status and body.
+pub async fn get(url: String) -> (u16, Value) {
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/json"),
+        "every answer is JSON"
+    );
+    (status, response.json().await.unwrap())
+}
+
+/// Asserts an error body with `code` and a non-empty message; returns the message.
+pub fn error_message(body: &Value, code: &str) -> String {
+    assert_eq!(body["error"]["code"], code, "{body}");
+    let message = body["error"]["message"].as_str().unwrap().to_string();
+    assert!(!message.is_empty());
+    message
+}

@@ -1,0 +1,20 @@
+//! The store's behaviours, each run against SQLite and PostgreSQL
+//! (see `store_suite/support.rs` for how the databases are made).
+
+#[path = "store_suite/support.rs"]
+mod support;
+
+#[path = "store_suite/ingest.rs"]
+mod ingest;
+
+#[path = "store_suite/outbox.rs"]
+mod outbox;
+
+#[path = "store_suite/reads.rs"]
+mod reads;
+
+#[path = "store_suite/lifecycle.rs"]
+mod lifecycle;
+
+#[path = "store_suite/updates.rs"]
+mod updates;

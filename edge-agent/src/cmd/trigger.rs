@@ -1,0 +1,59 @@
+//! `edge-agent trigger`: ask a running daemon to capture, through its control
+//! socket. Prints each reply line; exits 0 once the trigger is accepted (with
+//! `--wait-stored`, once the capture is durably in the outbox).
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+
+use crate::control::{client::ControlClient, ControlReply, ControlRequest};
+
+/// Flags of `edge-agent trigger`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TriggerArgs {
+    /// The daemon's control socket.
+    #[arg(long)]
+    pub socket: PathBuf,
+    /// What the driver said.
+    #[arg(long)]
+    pub transcript: String,
+    /// A WAV clip of it (a path the daemon can read).
+    #[arg(long)]
+    pub audio: Option<PathBuf>,
+    /// The recogniser's confidence, 0..=1.
+    #[arg(long)]
+    pub confidence: Option<f32>,
+    /// What started it: voice, hmi, button or cli.
+    #[arg(long, default_value = "cli")]
+    pub trigger: String,
+    /// Wait until the capture is stored in the outbox, not just accepted.
+    #[arg(long)]
+    pub wait_stored: bool,
+}
+
+/// The `trigger` command.
+pub async fn run(args: TriggerArgs) -> anyhow::Result<()> {
+    let mut client = ControlClient::connect(&args.socket).await?;
+    let audio = match args.audio {
+        Some(p) => Some(std::path::absolute(&p)?),
+        None => None,
+    };
+    client
+        .send(&ControlRequest::Trigger {
+            transcript: Some(args.transcript),
+            confidence: args.confidence,
+            audio,
+            trigger: Some(args.trigger),
+        })
+        .await?;
+    loop {
+        let reply = client.next().await?;
+        println!("{}", reply.to_line().trim_end());
+        match reply {
+            ControlReply::Accepted { .. } if !args.wait_stored => return Ok(()),
+            ControlReply::Stored { .. } => return Ok(()),
+            ControlReply::Error { message } => bail!("the agent refused the trigger: {message}"),
+            _ => {}
+        }
+    }
+}

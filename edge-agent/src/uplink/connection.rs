@@ -1,0 +1,237 @@
+//! The one task that owns the MQTT `EventLoop`.
+//!
+//! Delivery is tracked per packet: publishes are handed to rumqttc in outbox
+//! order, and rumqttc reports `Outgoing::Publish(pkid)` in that same order,
+//! so the n-th report names the n-th entry sent. `Incoming::PubAck(pkid)`
+//! then deletes exactly that entry. On any error the session is gone (clean
+//! session), so tracking is reset and, after the next CONNACK, everything
+//! still in the outbox is published again; the cloud deduplicates by
+//! `feedback_id`. Publishing uses `try_publish` on a channel sized above the
+//! in-flight limit, so this task never waits on itself.
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    future::Future,
+    sync::Arc,
+    time::Duration,
+};
+
+use qloop_protocol::{topic, VehicleEvent};
+use rumqttc::{AsyncClient, Event, EventLoop, Incoming, MqttOptions, Outgoing, QoS};
+use tokio::sync::{mpsc, watch, Notify};
+
+use super::{backoff::Backoff, downlink, UplinkSettings, UplinkStatus};
+use crate::outbox::{EntryId, OutboxError, SharedOutbox};
+
+/// The event-loop owner and its delivery bookkeeping.
+pub struct Connection {
+    client: AsyncClient,
+    event_loop: EventLoop,
+    outbox: SharedOutbox,
+    events: Option<mpsc::Sender<VehicleEvent>>,
+    status: watch::Sender<UplinkStatus>,
+    wake: Arc<Notify>,
+    backoff: Backoff,
+    feedback_topic: String,
+    events_topic: String,
+    max_inflight: usize,
+    /// Entries handed to rumqttc whose packet id is not yet known, in order.
+    awaiting_pkid: VecDeque<EntryId>,
+    /// Entries published and waiting for PUBACK, by packet id.
+    by_pkid: HashMap<u16, EntryId>,
+    /// Every entry published in this session and not yet acknowledged.
+    in_flight: HashSet<EntryId>,
+}
+
+impl Connection {
+    /// Builds the client and event loop; nothing connects until `run`.
+    pub fn new(
+        settings: UplinkSettings,
+        options: MqttOptions,
+        outbox: SharedOutbox,
+        events: Option<mpsc::Sender<VehicleEvent>>,
+        status: watch::Sender<UplinkStatus>,
+        wake: Arc<Notify>,
+    ) -> Self {
+        let max_inflight = settings.broker.max_inflight as usize;
+        let (client, mut event_loop) = AsyncClient::new(options, max_inflight + 8);
+        event_loop
+            .network_options
+            .set_connection_timeout(settings.broker.connect_timeout_s);
+        Self {
+            client,
+            event_loop,
+            outbox,
+            events,
+            status,
+            wake,
+            backoff: Backoff::new(
+                Duration::from_millis(settings.broker.reconnect_min_ms),
+                Duration::from_millis(settings.broker.reconnect_max_ms),
+            ),
+            feedback_topic: topic::feedback_topic(&settings.vin),
+            events_topic: topic::events_topic(&settings.vin),
+            max_inflight,
+            awaiting_pkid: VecDeque::new(),
+            by_pkid: HashMap::new(),
+            in_flight: HashSet::new(),
+        }
+    }
+
+    /// Polls until `shutdown` resolves, then disconnects politely.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()> + Send) {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = self.wake.notified() => {
+                    if self.status.borrow().connected {
+                        self.publish_pending();
+                    }
+                }
+                polled = self.event_loop.poll() => match polled {
+                    Ok(event) => self.on_event(event),
+                    Err(error) => {
+                        self.on_error(error.to_string());
+                        let delay = self.backoff.next_delay();
+                        tracing::warn!(%error, ?delay, "MQTT connection failed; retrying");
+                        tokio::select! {
+                            _ = &mut shutdown => break,
+                            _ = tokio::time::sleep(delay) => {}
+                        }
+                    }
+                },
+            }
+        }
+        self.disconnect().await;
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Incoming(Incoming::ConnAck(ack)) => {
+                tracing::info!(code = ?ack.code, "MQTT connected");
+                self.backoff.reset();
+                self.reset_tracking();
+                self.status.send_modify(|s| {
+                    s.connected = true;
+                    s.connections += 1;
+                });
+                if let Err(e) = self
+                    .client
+                    .try_subscribe(self.events_topic.clone(), QoS::AtLeastOnce)
+                {
+                    tracing::error!(error = %e, "cannot subscribe to the events topic");
+                }
+                self.publish_pending();
+            }
+            Event::Outgoing(Outgoing::Publish(pkid)) => match self.awaiting_pkid.pop_front() {
+                Some(id) => {
+                    self.by_pkid.insert(pkid, id);
+                }
+                None => tracing::warn!(pkid, "publish reported that this task did not send"),
+            },
+            Event::Outgoing(Outgoing::AwaitAck(pkid)) => {
+                tracing::warn!(pkid, "packet id collision; entry stays pending");
+                if let Some(id) = self.awaiting_pkid.pop_front() {
+                    self.in_flight.remove(&id);
+                }
+            }
+            Event::Incoming(Incoming::PubAck(ack)) => self.on_puback(ack.pkid),
+            Event::Incoming(Incoming::Publish(publish)) => {
+                if publish.topic == self.events_topic {
+                    downlink::forward_event(&publish.payload, self.events.as_ref());
+                } else {
+                    tracing::warn!(topic = %publish.topic, "message on an unexpected topic");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_puback(&mut self, pkid: u16) {
+        let Some(id) = self.by_pkid.remove(&pkid) else {
+            tracing::debug!(pkid, "PUBACK for an unknown packet id");
+            return;
+        };
+        self.in_flight.remove(&id);
+        let removed = self.outbox.lock().expect("outbox lock").remove(id);
+        match removed {
+            Ok(_) => self.status.send_modify(|s| s.acknowledged += 1),
+            Err(e) => tracing::error!(?id, error = %e, "cannot delete acknowledged entry"),
+        }
+        self.publish_pending();
+    }
+
+    fn on_error(&mut self, error: String) {
+        self.reset_tracking();
+        self.status.send_modify(|s| {
+            s.connected = false;
+            s.last_error = Some(error);
+        });
+    }
+
+    fn reset_tracking(&mut self) {
+        self.awaiting_pkid.clear();
+        self.by_pkid.clear();
+        self.in_flight.clear();
+    }
+
+    /// Hands the oldest unsent entries to rumqttc, up to the in-flight limit.
+    fn publish_pending(&mut self) {
+        let room = self.max_inflight.saturating_sub(self.in_flight.len());
+        if room == 0 {
+            return;
+        }
+        let mut outbox = self.outbox.lock().expect("outbox lock");
+        let next: Vec<EntryId> = outbox
+            .pending()
+            .filter(|id| !self.in_flight.contains(id))
+            .take(room)
+            .collect();
+        for id in next {
+            let bytes = match outbox.read(id) {
+                Ok(bytes) => bytes,
+                Err(OutboxError::Corrupt { .. }) => continue, // quarantined and logged
+                Err(e) => {
+                    tracing::error!(?id, error = %e, "cannot read outbox entry");
+                    continue;
+                }
+            };
+            let topic = self.feedback_topic.clone();
+            match self
+                .client
+                .try_publish(topic, QoS::AtLeastOnce, false, bytes)
+            {
+                Ok(()) => {
+                    self.awaiting_pkid.push_back(id);
+                    self.in_flight.insert(id);
+                    self.status.send_modify(|s| s.published += 1);
+                }
+                Err(e) => {
+                    tracing::warn!(?id, error = %e, "request queue full; will retry");
+                    break;
+                }
+            }
+        }
+    }
+
+    async fn disconnect(mut self) {
+        if !self.status.borrow().connected {
+            return;
+        }
+        if self.client.try_disconnect().is_err() {
+            return;
+        }
+        // Let the event loop write the DISCONNECT, bounded in time.
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            loop {
+                match self.event_loop.poll().await {
+                    Ok(Event::Outgoing(Outgoing::Disconnect)) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        self.status.send_modify(|s| s.connected = false);
+    }
+}

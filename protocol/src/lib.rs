@@ -1,0 +1,34 @@
+//! Wire types shared by the car (`edge-agent`) and the cloud (`cloud-triage`).
+//!
+//! # Layout
+//! - [`envelope`]: the feedback envelope a car sends, with vehicle, utterance,
+//!   audio and telemetry snapshot.
+//! - [`event`]: downlink events the cloud sends to a car, and the car's receipts.
+//! - [`chunk`]: splitting audio that does not fit one MQTT message, and
+//!   reassembling it.
+//! - [`topic`]: MQTT topic names and parsing.
+//! - [`codec`]: the one place that knows the byte format (header + bincode 2.0.x).
+//! - [`validate`]: semantic checks on decoded messages (VIN, sizes, timestamps).
+//! - [`error`]: typed errors for all of the above.
+//!
+//! Every message on the wire is `MAGIC (4) | version (1) | kind (1) | body`.
+//! Decoding never panics, refuses input over [`MAX_MESSAGE_BYTES`], and never
+//! allocates more than [`codec::MAX_DECODE_ALLOCATION_BYTES`] for one field.
+
+pub mod chunk;
+pub mod codec;
+pub mod envelope;
+pub mod error;
+pub mod event;
+pub mod topic;
+pub mod validate;
+
+pub use chunk::{split_audio, AudioChunk, AudioReassembly};
+pub use codec::{decode, encode, Message, MessageKind, FORMAT_VERSION, MAGIC};
+pub use envelope::*;
+pub use error::{DecodeError, ValidationError};
+pub use event::{EventKind, EventReceipt, VehicleEvent};
+pub use validate::{validate_vin, Limits};
+
+/// The largest MQTT message qloop sends or accepts (AWS IoT Core's broker limit).
+pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the whole pipeline on embedded defaults: builds qloop, starts
+# cloud-triage with its embedded MQTT broker and a SQLite file, replays the
+# fixture vehicles through real edge agents, prints the cases, and keeps the
+# API up until Ctrl-C. Pass --exit to stop after printing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/prereqs.sh >/dev/null 2>&1 || true
+cargo build --release --locked -p cloud-triage -p edge-agent
+exec target/release/cloud-triage demo --data-dir .qloop-demo "$@"
