@@ -1,6 +1,8 @@
 //! Helpers shared by qloop's end-to-end tests: where the shared data is,
 //! whether optional services are reachable, and how to skip honestly.
 
+pub mod fleet;
+
 use std::{
     net::{SocketAddr, TcpStream},
     path::PathBuf,
@@ -52,4 +54,72 @@ pub fn init_logs() {
         )
         .with_test_writer()
         .try_init();
+}
+
+/// Mosquitto on these machines.
+pub const MOSQUITTO: &str = "127.0.0.1:1883";
+
+/// A path to one of the workspace's binaries (`edge-agent`,
+/// `cloud-triage`), built on demand: integration tests of this crate do not
+/// get `CARGO_BIN_EXE_*` for other packages' binaries.
+pub fn workspace_bin(package: &str, name: &str) -> PathBuf {
+    // target/<profile>/deps/<test-binary> → target/<profile>/<name>
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binary lives in target/<profile>/deps");
+    let path = profile_dir.join(name);
+    if !path.is_file() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "-p", package, "--bin", name])
+            .current_dir(repo_root())
+            .status()
+            .expect("running cargo build");
+        assert!(
+            status.success(),
+            "cargo build -p {package} --bin {name} failed"
+        );
+    }
+    path
+}
+
+/// A free TCP port on 127.0.0.1 (released before return; good enough for
+/// tests that bind it immediately).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A VIN with a random serial (last six digits), so tests that share a
+/// broker never share topics or client ids.
+pub fn unique_vin(vin: &str) -> String {
+    let serial = uuid::Uuid::new_v4().as_u128() % 1_000_000;
+    format!("{}{serial:06}", &vin[..11])
+}
+
+/// Makes the broker forget a persistent session: connect once with
+/// `clean_session = true` under the same client id.
+pub async fn forget_session(host: &str, port: u16, client_id: &str) {
+    let mut options = rumqttc::MqttOptions::new(client_id, host, port);
+    options.set_clean_session(true);
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
+    let connected = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match eventloop.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    if connected {
+        let _ = client.disconnect().await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
+    }
 }

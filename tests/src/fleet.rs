@@ -1,0 +1,264 @@
+//! The five fixture vehicles as real edge agents, and the checks that their
+//! feedback arrived as cases with DBC-decoded telemetry.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    path::Path,
+    sync::Arc,
+    time::Duration,
+};
+
+use anyhow::Context;
+use edge_agent::{
+    capture::{NoTelemetry, ReplayTelemetry, TelemetrySource},
+    send_captures,
+    telemetry::{dbc::Database, vss::SignalMapping},
+    CaptureRequest, FixtureVehicle,
+};
+use uuid::Uuid;
+
+use crate::repo_root;
+
+/// One feedback a test sent: which car, which id, what was said.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// Vehicle.
+    pub vin: String,
+    /// Feedback id.
+    pub feedback_id: Uuid,
+}
+
+/// The fixture vehicles pointed at `broker_url`, each with its own outbox
+/// under `dir`. With `unique`, VINs and client ids are made unique so tests
+/// sharing one broker (Mosquitto) never see each other's topics.
+pub fn fleet(dir: &Path, broker_url: &str, unique: bool) -> Vec<FixtureVehicle> {
+    let mut vehicles =
+        FixtureVehicle::load_dir(&repo_root().join("fixtures/vehicles"), &repo_root())
+            .expect("fixture vehicles load");
+    assert_eq!(vehicles.len(), 5, "five fixture vehicles");
+    for v in &mut vehicles {
+        if unique {
+            v.config.vehicle.vin = crate::unique_vin(&v.config.vehicle.vin);
+        }
+        let vin = v.config.vehicle.vin.clone();
+        v.config.broker.url = broker_url.to_string();
+        v.config.broker.client_id = format!("e2e-{vin}");
+        v.config.outbox.dir = dir.join(&vin).join("outbox");
+        v.config.control.socket = dir.join(&vin).join("edge.sock");
+    }
+    vehicles
+}
+
+/// Captures and sends every transcript of every vehicle, the vehicles
+/// concurrently, each through its own outbox and MQTT connection.
+pub async fn send_fleet(
+    vehicles: &[FixtureVehicle],
+    wait_ack: Duration,
+) -> anyhow::Result<Vec<Sent>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for v in vehicles {
+        let cfg = v.config.clone();
+        let requests: Vec<CaptureRequest> = v
+            .transcripts
+            .iter()
+            .map(CaptureRequest::transcript)
+            .collect();
+        tasks.spawn(async move {
+            let report = send_captures(&cfg, requests, telemetry_of(&cfg)?, wait_ack).await?;
+            anyhow::Ok(
+                report
+                    .feedback_ids
+                    .into_iter()
+                    .map(|feedback_id| Sent {
+                        vin: cfg.vehicle.vin.clone(),
+                        feedback_id,
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        });
+    }
+    let mut sent = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        sent.extend(done??);
+    }
+    Ok(sent)
+}
+
+/// The vehicle's candump replay through its DBC (and VSS mapping).
+pub fn telemetry_of(cfg: &edge_agent::Config) -> anyhow::Result<Arc<dyn TelemetrySource>> {
+    Ok(
+        match ReplayTelemetry::from_config(&cfg.telemetry).context("telemetry replay")? {
+            Some(replay) => Arc::new(replay),
+            None => Arc::new(NoTelemetry),
+        },
+    )
+}
+
+/// For each vehicle, the signal names its telemetry may carry: the VSS paths
+/// of its mapping, else `Message.Signal` names from its DBC.
+pub fn decodable_names(vehicles: &[FixtureVehicle]) -> HashMap<String, BTreeSet<String>> {
+    vehicles
+        .iter()
+        .map(|v| {
+            let t = &v.config.telemetry;
+            let db = Database::load(t.dbc.as_ref().expect("fixture has a DBC")).expect("DBC loads");
+            let mut names: BTreeSet<String> = db
+                .messages()
+                .iter()
+                .flat_map(|m| {
+                    m.signals
+                        .iter()
+                        .map(move |s| format!("{}.{}", m.name, s.name))
+                })
+                .collect();
+            if let Some(mapping) = &t.mapping {
+                let mapping = SignalMapping::load(mapping).expect("mapping loads");
+                names.extend(mapping.entries().iter().map(|e| e.vss_path.clone()));
+            }
+            (v.config.vehicle.vin.clone(), names)
+        })
+        .collect()
+}
+
+/// Reads every sent feedback and its case over the HTTP API and checks:
+/// one feedback row each with its VIN and transcript, a telemetry snapshot
+/// whose signals all come from the vehicle's DBC (or its VSS mapping), and
+/// one distinct `new`/`untriaged` case per feedback holding only it.
+/// Returns the case ids.
+pub async fn check_arrived(
+    http: &str,
+    sent: &[Sent],
+    names: &HashMap<String, BTreeSet<String>>,
+) -> anyhow::Result<BTreeSet<i64>> {
+    let client = reqwest::Client::new();
+    let mut cases = BTreeSet::new();
+    for s in sent {
+        let feedback: serde_json::Value = client
+            .get(format!("{http}/api/feedback/{}", s.feedback_id))
+            .send()
+            .await?
+            .error_for_status()
+            .with_context(|| format!("feedback {}", s.feedback_id))?
+            .json()
+            .await?;
+        anyhow::ensure!(
+            feedback["vin"] == s.vin.as_str(),
+            "feedback {} has VIN {}",
+            s.feedback_id,
+            feedback["vin"]
+        );
+        anyhow::ensure!(
+            feedback["transcript"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty()),
+            "no transcript"
+        );
+        let signals = feedback["telemetry"]["signals"]
+            .as_array()
+            .context("telemetry.signals is a list")?;
+        anyhow::ensure!(
+            !signals.is_empty(),
+            "feedback {} has no decoded signals",
+            s.feedback_id
+        );
+        let allowed = &names[&s.vin];
+        for signal in signals {
+            let name = signal["name"].as_str().unwrap_or_default();
+            anyhow::ensure!(
+                allowed.contains(name),
+                "signal {name:?} is not from {}'s DBC or mapping",
+                s.vin
+            );
+            anyhow::ensure!(
+                signal["samples"].as_array().is_some_and(|x| !x.is_empty()),
+                "signal {name} has no samples"
+            );
+        }
+        let case_id = feedback["case_id"]
+            .as_i64()
+            .context("feedback has a case")?;
+        anyhow::ensure!(
+            cases.insert(case_id),
+            "case {case_id} opened for two feedbacks"
+        );
+        let case: serde_json::Value = client
+            .get(format!("{http}/api/cases/{case_id}"))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        anyhow::ensure!(
+            case["status"] == "new" && case["category"] == "untriaged",
+            "case {case_id}: {case}"
+        );
+        anyhow::ensure!(
+            case["feedback_ids"] == serde_json::json!([s.feedback_id]),
+            "case {case_id} holds {} instead of only {}",
+            case["feedback_ids"],
+            s.feedback_id
+        );
+        for field in ["ica", "root_cause", "pca", "verification"] {
+            anyhow::ensure!(
+                case[field].is_object(),
+                "case {case_id} lacks 8D field {field}"
+            );
+        }
+    }
+    Ok(cases)
+}
+
+/// Events the cloud sent to cars, as a car-side subscriber saw them.
+pub type SeenEvents = Arc<std::sync::Mutex<Vec<qloop_protocol::VehicleEvent>>>;
+
+/// Subscribes (QoS 1) to the events topic of every VIN and collects what
+/// arrives; returns once the subscriptions are acknowledged.
+pub async fn listen_events(
+    broker_url: &str,
+    client_id: &str,
+    vins: &[String],
+) -> anyhow::Result<SeenEvents> {
+    let broker = cloud_triage::mqtt::BrokerUrl::parse(broker_url)?;
+    let mut options = rumqttc::MqttOptions::new(client_id, broker.host, broker.port);
+    options.set_max_packet_size(256 * 1024, 256 * 1024);
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 100);
+    for vin in vins {
+        client
+            .subscribe(
+                qloop_protocol::topic::events_topic(vin),
+                rumqttc::QoS::AtLeastOnce,
+            )
+            .await?;
+    }
+    let seen: SeenEvents = Arc::default();
+    let (subscribed_tx, subscribed_rx) = tokio::sync::oneshot::channel();
+    let (sink, want) = (seen.clone(), vins.len());
+    tokio::spawn(async move {
+        let (mut subacks, mut subscribed_tx) = (0, Some(subscribed_tx));
+        loop {
+            match eventloop.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) => {
+                    subacks += 1;
+                    if subacks == want {
+                        if let Some(tx) = subscribed_tx.take() {
+                            let _ = tx.send(());
+                        }
+                    }
+                }
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
+                    if let Ok(qloop_protocol::Message::Event(e)) =
+                        qloop_protocol::decode(&p.payload)
+                    {
+                        sink.lock().unwrap().push(e);
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(10), subscribed_rx)
+        .await
+        .context("events subscription not acknowledged")??;
+    Ok(seen)
+}
