@@ -93,7 +93,16 @@ impl ServiceConfig {
 
 impl ServiceConfig {
     /// The subscription filter this worker uses.
+    ///
+    /// On the embedded broker this process is the only consumer, so it
+    /// subscribes plainly: rumqttd 0.20 panics its router thread ("group must
+    /// exists", router/routing.rs:512) when the last member of a shared group
+    /// with a persistent session disconnects holding unacknowledged messages,
+    /// which would take the whole embedded broker down.
     pub fn subscription_filter(&self) -> String {
+        if matches!(self.mqtt, MqttSource::Embedded(_)) {
+            return qloop_protocol::topic::feedback_filter();
+        }
         format!(
             "$share/{}/{}",
             self.share_group,

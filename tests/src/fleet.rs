@@ -262,3 +262,39 @@ pub async fn listen_events(
         .context("events subscription not acknowledged")??;
     Ok(seen)
 }
+
+/// Captures `n` feedbacks of `vehicle` (its transcripts in turn, its
+/// telemetry replay) straight into its outbox, as a car does while offline.
+pub fn capture_offline(vehicle: &FixtureVehicle, n: usize) -> anyhow::Result<Vec<Sent>> {
+    let cfg = &vehicle.config;
+    let outbox = edge_agent::cmd::send::open_outbox(cfg)?;
+    let capturer =
+        edge_agent::capture::Capturer::new(Arc::new(cfg.clone()), outbox, telemetry_of(cfg)?);
+    (0..n)
+        .map(|i| {
+            let text = &vehicle.transcripts[i % vehicle.transcripts.len()];
+            let committed =
+                capturer.capture(CaptureRequest::transcript(format!("{text} (report {i})")))?;
+            Ok(Sent {
+                vin: cfg.vehicle.vin.clone(),
+                feedback_id: committed.feedback_id,
+            })
+        })
+        .collect()
+}
+
+/// Record files (`*.qlm`) in an outbox directory: what is still unacknowledged.
+pub fn outbox_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| {
+                    e.path()
+                        .extension()
+                        .is_some_and(|x| x == edge_agent::outbox::RECORD_EXT)
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}

@@ -129,9 +129,12 @@ pub async fn flush_outbox(
     .context("starting the uplink")?;
     handle.wake();
     let emptied = handle.wait_until_empty(&outbox, wait_ack).await;
-    let status = handle.status();
+    // Read the counters only after the task ended: the outbox empties a
+    // moment before the last PUBACK is counted.
+    let watch = handle.watch();
     let _ = stop_tx.send(());
     handle.join().await;
+    let status = watch.borrow().clone();
     let left = outbox.lock().expect("outbox lock").len();
     if !emptied {
         bail!(
