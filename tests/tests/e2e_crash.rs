@@ -1,0 +1,269 @@
+//! Crashes lose nothing and duplicate nothing.
+//!
+//! - `kill -9` of the edge-agent binary while it publishes 200 outbox
+//!   entries; the restarted agent sends the rest: 200 feedback, 200 cases.
+//! - `kill -9` of the cloud-triage binary while it ingests 500 messages from
+//!   Mosquitto (persistent session, manual acks after commit); the restarted
+//!   service gets the unacknowledged ones again: 500 feedback, 500 cases.
+
+use std::{
+    net::SocketAddr,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use cloud_triage::{
+    config::{MqttSource, ServiceConfig},
+    service::Service,
+    store::Store,
+};
+use edge_agent::cmd::send::{flush_outbox, open_outbox};
+use qloop_tests::{
+    fleet::{capture_offline, check_arrived, decodable_names, fleet, outbox_files, Sent},
+    forget_session, free_port, init_logs, repo_root, service_or_skip, workspace_bin, MOSQUITTO,
+};
+
+/// SIGKILL: no destructor, no flush, no goodbye to the broker.
+fn kill9(child: &mut Child) {
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edge_agent_killed_mid_publish_delivers_all_200_once_after_restart() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServiceConfig::local(dir.path().join("cloud"));
+    config.http_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.mqtt = MqttSource::Embedded(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let service = Service::start(config).await.expect("service starts");
+    service.wait_ready(Duration::from_secs(20)).await.unwrap();
+
+    // The brake-fluid Model 3: its envelopes carry a full DBC snapshot.
+    let vehicles = fleet(&dir.path().join("edge"), &service.mqtt_url, false);
+    let car = vehicles
+        .iter()
+        .find(|v| v.path.ends_with("model3-brake-fluid.toml"))
+        .unwrap();
+    let sent = capture_offline(car, 200).expect("200 captures committed");
+    let outbox_dir = car.config.outbox.dir.clone();
+    assert_eq!(outbox_files(&outbox_dir), 200);
+
+    let flush = |wait: &str| {
+        Command::new(workspace_bin("edge-agent", "edge-agent"))
+            .args([
+                "flush",
+                "--broker",
+                &service.mqtt_url,
+                "--vin",
+                &car.config.vehicle.vin,
+                "--wait-ack",
+                wait,
+            ])
+            .arg("--outbox")
+            .arg(&outbox_dir)
+            .env("QLOOP_LOG", "warn")
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("edge-agent starts")
+    };
+    let mut agent = flush("60");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let left_at_kill = loop {
+        let left = outbox_files(&outbox_dir);
+        if left <= 170 {
+            kill9(&mut agent);
+            break outbox_files(&outbox_dir);
+        }
+        assert!(
+            agent.try_wait().unwrap().is_none(),
+            "agent exited before the kill; nothing was tested"
+        );
+        assert!(Instant::now() < deadline, "agent never started publishing");
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    assert!(
+        left_at_kill > 0,
+        "the kill came after the last PUBACK; nothing was tested"
+    );
+    eprintln!("killed the edge agent with {left_at_kill} of 200 entries unacknowledged");
+
+    // Restart: the agent recovers its outbox from disk and sends the rest.
+    let status = flush("60").wait().unwrap();
+    assert!(status.success(), "restarted agent flushed everything");
+    assert_eq!(outbox_files(&outbox_dir), 0);
+
+    wait_for(&service.store, 200).await;
+    let cases = check_arrived(
+        &format!("http://{}", service.http_addr),
+        &sent,
+        &decodable_names(&vehicles),
+    )
+    .await
+    .expect("every feedback arrived with its own case");
+    let counts = service.store.counts().await.unwrap();
+    assert_eq!(
+        (counts.feedback, counts.cases, cases.len()),
+        (200, 200, 200),
+        "none lost, none twice"
+    );
+    service.shutdown().await;
+}
+
+/// Waits until the store holds `n` feedback and `n` cases, then a moment
+/// longer to catch late duplicates.
+async fn wait_for(store: &Store, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let c = store.counts().await.unwrap();
+        if c.feedback >= n && c.cases >= n {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} feedback / {} cases of {n}",
+            c.feedback,
+            c.cases
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+struct Triage {
+    child: Child,
+    http: String,
+}
+
+fn spawn_triage(data_dir: &Path, client_id: &str, group: &str) -> Triage {
+    let http = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(workspace_bin("cloud-triage", "cloud-triage"))
+        .args([
+            "serve",
+            "--http",
+            &http,
+            "--mqtt-url",
+            &format!("mqtt://{MOSQUITTO}"),
+        ])
+        .args(["--client-id", client_id, "--share-group", group])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("QLOOP_LOG", "warn")
+        .current_dir(repo_root())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cloud-triage starts");
+    Triage {
+        child,
+        http: format!("http://{http}"),
+    }
+}
+
+/// `GET /healthz` until 200 (subscribed and ready).
+async fn ready(http: &str) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = client.get(format!("{http}/healthz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "cloud-triage never became ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Cases the running service reports (`total` of `GET /api/cases`).
+async fn case_total(http: &str) -> Option<i64> {
+    let r = reqwest::get(format!("{http}/api/cases?limit=1"))
+        .await
+        .ok()?;
+    r.json::<serde_json::Value>().await.ok()?["total"].as_i64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_triage_killed_mid_ingest_ends_with_500_feedback_and_500_cases() {
+    init_logs();
+    if !service_or_skip("Mosquitto", MOSQUITTO) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("cloud");
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let (client_id, group) = (
+        format!("e2e-kill-{}", &run[..12]),
+        format!("kill{}", &run[..12]),
+    );
+
+    let mut triage = spawn_triage(&data_dir, &client_id, &group);
+    ready(&triage.http).await;
+
+    // 500 feedback from five cars (unique VINs), published to Mosquitto.
+    let vehicles = fleet(
+        &dir.path().join("edge"),
+        &format!("mqtt://{MOSQUITTO}"),
+        true,
+    );
+    let mut sent: Vec<Sent> = Vec::new();
+    for v in &vehicles {
+        sent.extend(capture_offline(v, 100).expect("captures commit"));
+    }
+    let publishers: Vec<_> = vehicles
+        .iter()
+        .map(|v| {
+            let cfg = v.config.clone();
+            tokio::spawn(async move {
+                flush_outbox(&cfg, open_outbox(&cfg).unwrap(), Duration::from_secs(120)).await
+            })
+        })
+        .collect();
+
+    // Kill cloud-triage once it has opened some cases but not all.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let at_kill = loop {
+        if let Some(n) = case_total(&triage.http).await {
+            if n >= 60 {
+                kill9(&mut triage.child);
+                break n;
+            }
+        }
+        assert!(Instant::now() < deadline, "ingest never got going");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(
+        at_kill < 500,
+        "killed after all 500 were in; nothing was tested"
+    );
+    eprintln!("killed cloud-triage with {at_kill} of 500 cases opened");
+    for p in publishers {
+        p.await
+            .unwrap()
+            .expect("Mosquitto acknowledged every publish");
+    }
+
+    // Restart with the same client id: Mosquitto redelivers the
+    // unacknowledged messages and the queue kept while it was down.
+    let mut triage = spawn_triage(&data_dir, &client_id, &group);
+    ready(&triage.http).await;
+    let store = Store::connect(&format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("qloop.db").display()
+    ))
+    .await
+    .unwrap();
+    wait_for(&store, 500).await;
+    let cases = check_arrived(&triage.http, &sent, &decodable_names(&vehicles))
+        .await
+        .expect("each feedback stored once with its own case");
+    let counts = store.counts().await.unwrap();
+    assert_eq!(
+        (counts.feedback, counts.cases, cases.len()),
+        (500, 500, 500),
+        "none lost, none twice"
+    );
+
+    kill9(&mut triage.child);
+    forget_session("127.0.0.1", 1883, &client_id).await;
+}
