@@ -11,13 +11,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use rumqttc::{AsyncClient, QoS};
+use rumqttc::{AsyncClient, Event, EventLoop, Incoming, Outgoing, QoS};
 use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
 
 use qloop_protocol::{encode, topic::events_topic, Message};
 
-use crate::{now_ms, store::Store};
+use crate::{ingest::mqtt_loop::jittered, now_ms, store::Store};
 
 /// How long an event may wait for its PUBACK before it is published again.
 pub const REPUBLISH_AFTER: Duration = Duration::from_secs(30);
@@ -33,6 +33,9 @@ struct TrackerState {
     by_pkid: HashMap<u16, Uuid>,
     /// Events in flight and when they were sent.
     sent_at: HashMap<Uuid, Instant>,
+    /// Acknowledged by the broker, not yet marked in the database: not to
+    /// be published again by a queue read that races the marking.
+    acked_unmarked: HashSet<Uuid>,
 }
 
 /// Maps MQTT packet ids to events. The event-loop task reports packet ids
@@ -69,10 +72,15 @@ impl DownlinkTracker {
     }
 
     fn is_in_flight(&self, event_id: &Uuid) -> bool {
-        self.lock()
-            .sent_at
-            .get(event_id)
-            .is_some_and(|t| t.elapsed() < REPUBLISH_AFTER)
+        let s = self.lock();
+        s.acked_unmarked.contains(event_id)
+            || s.sent_at
+                .get(event_id)
+                .is_some_and(|t| t.elapsed() < REPUBLISH_AFTER)
+    }
+
+    fn marked(&self, event_id: &Uuid) {
+        self.lock().acked_unmarked.remove(event_id);
     }
 
     /// The event loop sent a PUBLISH with this packet id (the only publisher
@@ -91,6 +99,7 @@ impl DownlinkTracker {
             let id = s.by_pkid.remove(&pkid);
             if let Some(id) = id {
                 s.sent_at.remove(&id);
+                s.acked_unmarked.insert(id);
             }
             id
         };
@@ -108,6 +117,43 @@ impl DownlinkTracker {
     }
 }
 
+/// Polls the downlink connection's event loop until `shutdown` resolves,
+/// reporting packet ids and PUBACKs to the tracker.
+pub async fn run_event_loop(
+    client: AsyncClient,
+    mut eventloop: EventLoop,
+    tracker: DownlinkTracker,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let event = tokio::select! {
+            _ = &mut shutdown => break,
+            event = eventloop.poll() => event,
+        };
+        match event {
+            Ok(Event::Incoming(Incoming::ConnAck(_))) => {
+                backoff = Duration::from_millis(200);
+                tracing::info!("downlink connected to MQTT broker");
+            }
+            Ok(Event::Outgoing(Outgoing::Publish(pkid))) => tracker.on_publish_sent(pkid),
+            Ok(Event::Incoming(Incoming::PubAck(ack))) => tracker.on_puback(ack.pkid),
+            Ok(_) => {}
+            Err(e) => {
+                tracker.on_disconnect();
+                tracing::warn!(error = %e, retry_in = ?backoff, "downlink MQTT connection lost");
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(jittered(backoff)) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+    let _ = client.try_disconnect();
+}
+
 /// Publishes queued events until `shutdown` resolves.
 pub async fn run_publisher(
     store: Store,
@@ -120,9 +166,7 @@ pub async fn run_publisher(
     tokio::pin!(shutdown);
     loop {
         while let Ok(id) = acked.try_recv() {
-            if let Err(e) = store.mark_downlink_published(id, now_ms()).await {
-                tracing::warn!(event_id = %id, error = %e, "could not mark event published");
-            }
+            mark_published(&store, &tracker, id).await;
         }
         match store.pending_downlink(100).await {
             Ok(events) => {
@@ -146,12 +190,17 @@ pub async fn run_publisher(
         tokio::select! {
             _ = &mut shutdown => break,
             _ = wake.notified() => {}
-            Some(id) = acked.recv() => {
-                if let Err(e) = store.mark_downlink_published(id, now_ms()).await {
-                    tracing::warn!(event_id = %id, error = %e, "could not mark event published");
-                }
-            }
+            Some(id) = acked.recv() => mark_published(&store, &tracker, id).await,
             _ = tokio::time::sleep(POLL_EVERY) => {}
         }
     }
+}
+
+/// Records the broker's PUBACK for an event; on failure the event is
+/// published again later (the car de-duplicates by `event_id`).
+async fn mark_published(store: &Store, tracker: &DownlinkTracker, id: Uuid) {
+    if let Err(e) = store.mark_downlink_published(id, now_ms()).await {
+        tracing::warn!(event_id = %id, error = %e, "could not mark event published");
+    }
+    tracker.marked(&id);
 }

@@ -57,7 +57,29 @@ impl BrokerUrl {
     }
 }
 
-/// Options for one triage worker's MQTT client.
+/// Options for the downlink publisher's own connection: `client_id` with a
+/// `-downlink` suffix, clean session (pending events live in the database,
+/// not in the broker), automatic acknowledgements (it subscribes to nothing).
+///
+/// Ingest and downlink use separate connections on purpose. rumqttc sends
+/// manual PUBACKs through the same request queue as publishes; when an
+/// outgoing publish waits on a packet-id collision the queue stops, ingest
+/// PUBACKs stop with it, and a broker that holds its own PUBACKs behind its
+/// unacknowledged deliveries never answers again (seen once with rumqttd
+/// under a full test run: "Last pingreq isn't acked", then "Timeout while
+/// waiting to resolve collision").
+pub fn downlink_options(
+    url: &BrokerUrl,
+    client_id: &str,
+    ca_file: Option<&std::path::Path>,
+) -> anyhow::Result<MqttOptions> {
+    let id: String = client_id.chars().take(55).collect();
+    let mut options = triage_options(url, &format!("{id}-downlink"), ca_file)?;
+    options.set_clean_session(true).set_manual_acks(false);
+    Ok(options)
+}
+
+/// Options for one triage worker's ingest connection.
 pub fn triage_options(
     url: &BrokerUrl,
     client_id: &str,

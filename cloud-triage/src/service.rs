@@ -26,7 +26,7 @@ use crate::{
         mqtt_loop::{run_event_loop, run_pipeline, MqttStatus},
         IngestHandler,
     },
-    mqtt::{triage_options, BrokerUrl},
+    mqtt::{downlink_options, triage_options, BrokerUrl},
     store::Store,
 };
 
@@ -66,8 +66,11 @@ impl Service {
             MqttSource::External(url) => url.clone(),
         };
         let broker = BrokerUrl::parse(&mqtt_url)?;
-        let options = triage_options(&broker, &config.client_id, config.mqtt_ca_file.as_deref())?;
-        let (client, eventloop) = rumqttc::AsyncClient::new(options, 1024);
+        let ca = config.mqtt_ca_file.as_deref();
+        let (client, eventloop) =
+            rumqttc::AsyncClient::new(triage_options(&broker, &config.client_id, ca)?, 1024);
+        let (downlink_client, downlink_eventloop) =
+            rumqttc::AsyncClient::new(downlink_options(&broker, &config.client_id, ca)?, 1024);
 
         let (stop, stop_rx) = watch::channel(false);
         let wake = Arc::new(Notify::new());
@@ -76,30 +79,36 @@ impl Service {
         let status = Arc::new(MqttStatus::default());
         let handler = IngestHandler::new(store.clone(), audio, wake.clone());
 
-        let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(run_event_loop(
-            client.clone(),
-            eventloop,
-            publish_tx,
-            tracker.clone(),
-            status.clone(),
-            config.subscription_filter(),
-            stopped(stop_rx.clone()),
-        )));
-        tasks.push(tokio::spawn(run_pipeline(
-            client.clone(),
-            publish_rx,
-            handler,
-            config.ingest_concurrency,
-        )));
-        tasks.push(tokio::spawn(downlink::run_publisher(
-            store.clone(),
-            client,
-            tracker,
-            acked,
-            wake,
-            stopped(stop_rx.clone()),
-        )));
+        let mut tasks = vec![
+            tokio::spawn(run_event_loop(
+                client.clone(),
+                eventloop,
+                publish_tx,
+                status.clone(),
+                config.subscription_filter(),
+                stopped(stop_rx.clone()),
+            )),
+            tokio::spawn(run_pipeline(
+                client.clone(),
+                publish_rx,
+                handler,
+                config.ingest_concurrency,
+            )),
+            tokio::spawn(downlink::run_event_loop(
+                downlink_client.clone(),
+                downlink_eventloop,
+                tracker.clone(),
+                stopped(stop_rx.clone()),
+            )),
+            tokio::spawn(downlink::run_publisher(
+                store.clone(),
+                downlink_client,
+                tracker,
+                acked,
+                wake,
+                stopped(stop_rx.clone()),
+            )),
+        ];
 
         let ready = Arc::new(AtomicBool::new(false));
         let listener = tokio::net::TcpListener::bind(config.http_addr)

@@ -1,6 +1,7 @@
-//! The MQTT side of the service. One task owns rumqttc's `EventLoop` and polls
-//! it without pause (STYLE rule 6); it hands publishes to the ingest pipeline
-//! and packet ids to the downlink tracker. The pipeline runs up to N handlers
+//! The ingest side of MQTT. One task owns the ingest connection's `EventLoop`
+//! and polls it without pause (STYLE rule 6); it hands publishes to the
+//! ingest pipeline. (The downlink publishes on its own connection, see
+//! [`crate::mqtt::downlink_options`].) The pipeline runs up to N handlers
 //! at once but acknowledges strictly in arrival order, each message only after
 //! its handler committed — a crash before that means redelivery, never loss.
 
@@ -14,10 +15,10 @@ use std::{
 };
 
 use futures::stream::{FuturesOrdered, StreamExt};
-use rumqttc::{AsyncClient, Event, EventLoop, Incoming, Outgoing, Publish, QoS};
+use rumqttc::{AsyncClient, Event, EventLoop, Incoming, Publish, QoS};
 use tokio::sync::mpsc;
 
-use crate::{downlink::DownlinkTracker, ingest::IngestHandler};
+use crate::ingest::IngestHandler;
 
 /// Shared flags the API reports.
 #[derive(Debug, Default)]
@@ -31,7 +32,6 @@ pub async fn run_event_loop(
     client: AsyncClient,
     mut eventloop: EventLoop,
     publishes: mpsc::UnboundedSender<Publish>,
-    tracker: DownlinkTracker,
     status: Arc<MqttStatus>,
     filter: String,
     shutdown: impl Future<Output = ()>,
@@ -66,12 +66,9 @@ pub async fn run_event_loop(
                     break;
                 }
             }
-            Ok(Event::Outgoing(Outgoing::Publish(pkid))) => tracker.on_publish_sent(pkid),
-            Ok(Event::Incoming(Incoming::PubAck(ack))) => tracker.on_puback(ack.pkid),
             Ok(_) => {}
             Err(e) => {
                 status.subscribed.store(false, Ordering::SeqCst);
-                tracker.on_disconnect();
                 tracing::warn!(error = %e, retry_in = ?backoff, "MQTT connection lost");
                 tokio::select! {
                     _ = &mut shutdown => break,
