@@ -169,7 +169,7 @@ impl Store {
             .map(|(column, value)| check_field(column, value))
             .collect::<Result<Vec<_>, _>>()?;
 
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let bumped = sqlx::query(
             "UPDATE cases SET updated_at_ms = CASE WHEN updated_at_ms >= $1 THEN updated_at_ms + 1 ELSE $1 END \
              WHERE id = $2 AND ($3 IS NULL OR updated_at_ms = $3)",

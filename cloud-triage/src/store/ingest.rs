@@ -71,7 +71,7 @@ impl Store {
         env: &FeedbackEnvelope,
         meta: &IngestMeta,
     ) -> Result<IngestOutcome, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         if !insert_feedback(&mut tx, env, meta).await? {
             let case_id = existing_case(&mut tx, env.feedback_id).await?;
             tx.commit().await?;

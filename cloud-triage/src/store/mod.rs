@@ -29,7 +29,7 @@ pub mod migrations;
 pub mod records;
 mod rows;
 
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
@@ -67,6 +67,8 @@ pub struct Store {
     pool: AnyPool,
     /// Which backend the pool talks to.
     backend: Backend,
+    /// Write transactions queue here on SQLite (see [`Store::begin_write`]).
+    write_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -98,7 +100,32 @@ impl Store {
         }
         let pool = pool_options.connect_with(options).await?;
         migrations::run(&pool).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            write_gate: Arc::default(),
+        })
+    }
+
+    /// Begins a write transaction. On SQLite the writers of this process
+    /// first queue on a mutex: SQLite has one writer at a time, and its busy
+    /// handler makes waiting writers sleep and poll, which cut the ingest
+    /// rate through MQTT (8 handlers at once) to a third of one handler's.
+    /// PostgreSQL takes no gate.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<
+        (
+            Option<tokio::sync::OwnedMutexGuard<()>>,
+            sqlx::Transaction<'static, sqlx::Any>,
+        ),
+        StoreError,
+    > {
+        let gate = match self.backend {
+            Backend::Sqlite => Some(self.write_gate.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        Ok((gate, self.pool.begin().await?))
     }
 
     /// Which database this store uses.
