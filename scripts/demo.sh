@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prereqs.sh >/dev/null 2>&1 || true
 cargo build --release --locked -p cloud-triage -p edge-agent
-exec target/release/cloud-triage demo --data-dir .qloop-demo "$@"
+exec cargo run --release --locked -q -p cloud-triage -- demo --data-dir .qloop-demo "$@"
