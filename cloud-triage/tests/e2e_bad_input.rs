@@ -93,3 +93,54 @@ async fn bad_messages_are_rejected_and_valid_ones_among_them_all_arrive() {
     );
     service.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_wav_clip_is_dropped_and_the_words_and_telemetry_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = embedded_service(dir.path()).await;
+    let client = raw_client(&service.mqtt_url, "broken-wav-sender").await;
+
+    // A RIFF header whose format chunk is cut off, then noise.
+    let mut broken = b"RIFF\x24\x00\x00\x00WAVEfmt ".to_vec();
+    broken.extend((0..512u32).map(|i| (i.wrapping_mul(2654435761) >> 7) as u8));
+    let mut env = envelope(VIN_A, "the horn sounds weak");
+    env.audio = Some(qloop_protocol::AudioClip {
+        codec: qloop_protocol::AudioCodec::Wav,
+        sample_rate: 16_000,
+        channels: 1,
+        duration_ms: 1_000,
+        payload: qloop_protocol::AudioPayload::Inline(broken),
+    });
+    let id = env.feedback_id;
+    client
+        .publish(
+            feedback_topic(VIN_A),
+            QoS::AtLeastOnce,
+            false,
+            encode(&Message::Feedback(Box::new(env))),
+        )
+        .await
+        .unwrap();
+
+    let store = service.store.clone();
+    let stored = eventually(Duration::from_secs(20), || {
+        let store = store.clone();
+        async move { store.get_feedback(id).await.unwrap().is_some() }
+    })
+    .await;
+    assert!(stored, "the feedback is stored despite its broken clip");
+    let feedback = service.store.get_feedback(id).await.unwrap().unwrap();
+    assert_eq!(feedback.transcript.as_deref(), Some("the horn sounds weak"));
+    assert_ne!(
+        feedback.audio.status, "stored",
+        "the broken clip is not kept"
+    );
+    assert!(feedback.audio.path.is_none());
+    assert_eq!(
+        feedback.telemetry["signals"].as_array().map(Vec::len),
+        Some(1),
+        "telemetry kept"
+    );
+    assert!(feedback.case_id.is_some(), "it still opens a case");
+    service.shutdown().await;
+}
