@@ -1,0 +1,1 @@
+//! qloop speech: offline transcription of drivers' clips (the speech issue).
