@@ -1,0 +1,1 @@
+//! qloop knowledge index.
