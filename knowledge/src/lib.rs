@@ -1,1 +1,22 @@
-//! qloop knowledge index.
+//! qloop's quality knowledge index: known issues (recalls, service
+//! bulletins, closed cases), cases and feedback in one tantivy index on
+//! disk, searched with BM25, filters, facets, highlights and pagination,
+//! and fused with embedding similarity by reciprocal rank.
+//!
+//! # Layout
+//! - [`record`]: the document every kind becomes ([`IndexDoc`]).
+//! - [`import`]: known issues from JSON lines (NHTSA recall shapes and qloop's own).
+//! - [`index`]: the tantivy index: schema, upserts, BM25 search.
+//! - [`search`]: requests, validation, results, reciprocal-rank fusion.
+//! - [`error`]: what can go wrong, split into the caller's fault and ours.
+
+pub mod error;
+pub mod import;
+pub mod index;
+pub mod record;
+pub mod search;
+
+pub use error::KnowledgeError;
+pub use index::KnowledgeIndex;
+pub use record::{DocKind, IndexDoc};
+pub use search::{Filters, SearchHit, SearchRequest, SearchResults};

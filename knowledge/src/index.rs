@@ -1,0 +1,421 @@
+//! The tantivy index on disk: schema, upserts, and BM25 search with filters,
+//! facets, highlights and pagination.
+
+use std::{collections::BTreeMap, ops::Bound, path::Path, sync::Mutex};
+
+use tantivy::{
+    aggregation::{agg_req::Aggregations, agg_result::AggregationResults, AggregationCollector},
+    collector::{Count, TopDocs},
+    query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery},
+    schema::{Field, IndexRecordOption, Schema, Value, FAST, INDEXED, STORED, STRING, TEXT},
+    snippet::SnippetGenerator,
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
+};
+
+use crate::{
+    error::KnowledgeError,
+    record::IndexDoc,
+    search::{Facet, SearchHit, SearchRequest, SearchResults},
+};
+
+/// Heap for the index writer (tantivy's minimum is 15 MB).
+const WRITER_HEAP_BYTES: usize = 64 * 1024 * 1024;
+
+/// Facets returned with every search, and how many values each.
+const FACETS: &[&str] = &["kind", "category", "severity", "make", "status"];
+const FACET_SIZE: u32 = 20;
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    id: Field,
+    kind: Field,
+    title: Field,
+    text: Field,
+    consequence: Field,
+    category: Field,
+    severity: Field,
+    make: Field,
+    model: Field,
+    year: Field,
+    software: Field,
+    dtc: Field,
+    date: Field,
+    status: Field,
+    source: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        kind: b.add_text_field("kind", STRING | FAST),
+        title: b.add_text_field("title", TEXT | STORED),
+        text: b.add_text_field("text", TEXT | STORED),
+        consequence: b.add_text_field("consequence", TEXT),
+        category: b.add_text_field("category", STRING | FAST),
+        severity: b.add_text_field("severity", STRING | FAST),
+        make: b.add_text_field("make", STRING | FAST),
+        model: b.add_text_field("model", STRING),
+        year: b.add_u64_field("year", INDEXED | FAST),
+        software: b.add_text_field("software", STRING),
+        dtc: b.add_text_field("dtc", STRING),
+        date: b.add_i64_field("date", INDEXED | FAST),
+        status: b.add_text_field("status", STRING | FAST),
+        // The whole document as JSON, to return hits without a database trip.
+        source: b.add_text_field("source", STORED),
+    };
+    (b.build(), fields)
+}
+
+/// The knowledge index. Cheap to share behind an `Arc`; writes are
+/// serialised inside.
+pub struct KnowledgeIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+}
+
+impl std::fmt::Debug for KnowledgeIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnowledgeIndex").finish_non_exhaustive()
+    }
+}
+
+impl KnowledgeIndex {
+    /// Opens the index in `dir`, creating it (and the directory) when absent.
+    pub fn open(dir: &Path) -> Result<Self, KnowledgeError> {
+        std::fs::create_dir_all(dir).map_err(|source| KnowledgeError::Io {
+            context: format!("creating index directory {}", dir.display()),
+            source,
+        })?;
+        let (schema, fields) = schema();
+        let directory = tantivy::directory::MmapDirectory::open(dir)
+            .map_err(|e| KnowledgeError::Index(e.into()))?;
+        let index = Index::open_or_create(directory, schema)?;
+        Self::from_index(index, fields)
+    }
+
+    /// An index held in memory only (tests, benchmarks of the search alone).
+    pub fn in_memory() -> Result<Self, KnowledgeError> {
+        let (schema, fields) = schema();
+        Self::from_index(Index::create_in_ram(schema), fields)
+    }
+
+    fn from_index(index: Index, fields: Fields) -> Result<Self, KnowledgeError> {
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = index.writer(WRITER_HEAP_BYTES)?;
+        Ok(Self {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+        })
+    }
+
+    /// Adds or replaces documents (by id). Visible after [`Self::commit`].
+    pub fn upsert(&self, docs: &[IndexDoc]) -> Result<(), KnowledgeError> {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        for doc in docs {
+            writer.delete_term(Term::from_field_text(self.fields.id, &doc.id));
+            writer.add_document(self.to_tantivy(doc))?;
+        }
+        Ok(())
+    }
+
+    /// Removes every document (before a rebuild).
+    pub fn clear(&self) -> Result<(), KnowledgeError> {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        writer.delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Makes written documents durable and visible to searches.
+    pub fn commit(&self) -> Result<(), KnowledgeError> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Documents searchable now.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// True when nothing is searchable.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn to_tantivy(&self, doc: &IndexDoc) -> TantivyDocument {
+        let f = self.fields;
+        let mut d = TantivyDocument::default();
+        d.add_text(f.id, &doc.id);
+        if let Some(kind) = doc.kind {
+            d.add_text(f.kind, kind.as_str());
+        }
+        d.add_text(f.title, &doc.title);
+        d.add_text(f.text, &doc.text);
+        let opt = |d: &mut TantivyDocument, field, v: &Option<String>| {
+            if let Some(v) = v {
+                d.add_text(field, v);
+            }
+        };
+        opt(&mut d, f.consequence, &doc.consequence);
+        opt(&mut d, f.category, &doc.category);
+        opt(&mut d, f.severity, &doc.severity);
+        opt(&mut d, f.make, &doc.make);
+        opt(&mut d, f.status, &doc.status);
+        for m in &doc.models {
+            d.add_text(f.model, m);
+        }
+        for y in &doc.years {
+            d.add_u64(f.year, u64::from(*y));
+        }
+        for s in &doc.software {
+            d.add_text(f.software, s);
+        }
+        for c in &doc.dtcs {
+            d.add_text(f.dtc, c);
+        }
+        if let Some(ms) = doc.date_ms {
+            d.add_i64(f.date, ms);
+        }
+        d.add_text(
+            f.source,
+            serde_json::to_string(doc).expect("documents always serialize"),
+        );
+        d
+    }
+
+    /// BM25 search with filters, facets, highlights and pagination.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResults, KnowledgeError> {
+        req.validate()?;
+        let searcher = self.reader.searcher();
+        let text_query = self.text_query(&req.q)?;
+        let query = self.with_filters(text_query.box_clone(), req)?;
+        let (total, top) = searcher.search(
+            &*query,
+            &(Count, TopDocs::with_limit(req.limit).and_offset(req.offset)),
+        )?;
+        let mut snippets = SnippetGenerator::create(&searcher, &*text_query, self.fields.text)?;
+        snippets.set_max_num_chars(240);
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc = self.stored(&searcher, address)?;
+            let highlight = snippets.snippet(&doc.text).to_html();
+            hits.push(SearchHit {
+                id: doc.id.clone(),
+                kind: doc.kind,
+                title: doc.title.clone(),
+                score,
+                highlight,
+                doc,
+            });
+        }
+        let facets = self.facets(&searcher, &*query)?;
+        Ok(SearchResults {
+            total,
+            offset: req.offset,
+            limit: req.limit,
+            hits,
+            facets,
+        })
+    }
+
+    /// Ids of the top `limit` BM25 matches with filters, best first (for fusion).
+    pub fn bm25_ids(
+        &self,
+        req: &SearchRequest,
+        limit: usize,
+    ) -> Result<Vec<(String, f32)>, KnowledgeError> {
+        req.validate()?;
+        let searcher = self.reader.searcher();
+        let query = self.with_filters(self.text_query(&req.q)?, req)?;
+        let top = searcher.search(&*query, &TopDocs::with_limit(limit.max(1)))?;
+        top.into_iter()
+            .map(|(score, address)| {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                let id = doc
+                    .get_first(self.fields.id)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                Ok((id, score))
+            })
+            .collect()
+    }
+
+    /// Every stored document that passes the filters (for embedding search).
+    pub fn filtered_docs(&self, req: &SearchRequest) -> Result<Vec<IndexDoc>, KnowledgeError> {
+        req.validate()?;
+        let searcher = self.reader.searcher();
+        let query = self.with_filters(Box::new(AllQuery), req)?;
+        let n = searcher.search(&*query, &Count)?;
+        let top = searcher.search(&*query, &TopDocs::with_limit(n.max(1)))?;
+        top.into_iter()
+            .map(|(_, address)| self.stored(&searcher, address))
+            .collect()
+    }
+
+    /// The stored document with this id, if indexed.
+    pub fn get(&self, id: &str) -> Result<Option<IndexDoc>, KnowledgeError> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        let top = searcher.search(&query, &TopDocs::with_limit(1))?;
+        top.first()
+            .map(|(_, address)| self.stored(&searcher, *address))
+            .transpose()
+    }
+
+    fn stored(
+        &self,
+        searcher: &tantivy::Searcher,
+        address: DocAddress,
+    ) -> Result<IndexDoc, KnowledgeError> {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let source = doc
+            .get_first(self.fields.source)
+            .and_then(|v| v.as_str())
+            .unwrap_or("{}");
+        serde_json::from_str(source).map_err(|e| {
+            KnowledgeError::Index(tantivy::TantivyError::InternalError(format!(
+                "stored document does not decode: {e}"
+            )))
+        })
+    }
+
+    fn text_query(&self, q: &str) -> Result<Box<dyn Query>, KnowledgeError> {
+        if q.trim().is_empty() {
+            return Ok(Box::new(AllQuery));
+        }
+        let f = self.fields;
+        let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.text, f.consequence]);
+        parser.set_field_boost(f.title, 1.5);
+        parser
+            .parse_query(q)
+            .map_err(|e| KnowledgeError::Query(e.to_string()))
+    }
+
+    fn with_filters(
+        &self,
+        text: Box<dyn Query>,
+        req: &SearchRequest,
+    ) -> Result<Box<dyn Query>, KnowledgeError> {
+        let f = self.fields;
+        let flt = &req.filters;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text)];
+        let term = |field: Field, value: &str| -> (Occur, Box<dyn Query>) {
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(field, value),
+                    IndexRecordOption::Basic,
+                )),
+            )
+        };
+        if let Some(kind) = &flt.kind {
+            clauses.push(term(f.kind, kind.as_str()));
+        }
+        for (field, value) in [
+            (f.category, &flt.category),
+            (f.severity, &flt.severity),
+            (f.status, &flt.status),
+        ] {
+            if let Some(v) = value {
+                clauses.push(term(field, v));
+            }
+        }
+        for (field, value) in [
+            (f.make, &flt.make),
+            (f.model, &flt.model),
+            (f.software, &flt.software),
+            (f.dtc, &flt.dtc),
+        ] {
+            if let Some(v) = value {
+                let upper = if field == f.software {
+                    v.clone()
+                } else {
+                    v.to_uppercase()
+                };
+                clauses.push(term(field, &upper));
+            }
+        }
+        if flt.year_from.is_some() || flt.year_to.is_some() {
+            let lo = flt.year_from.map_or(Bound::Unbounded, |y| {
+                Bound::Included(Term::from_field_u64(f.year, u64::from(y)))
+            });
+            let hi = flt.year_to.map_or(Bound::Unbounded, |y| {
+                Bound::Included(Term::from_field_u64(f.year, u64::from(y)))
+            });
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+        }
+        if flt.date_from_ms.is_some() || flt.date_to_ms.is_some() {
+            let lo = flt.date_from_ms.map_or(Bound::Unbounded, |d| {
+                Bound::Included(Term::from_field_i64(f.date, d))
+            });
+            let hi = flt.date_to_ms.map_or(Bound::Unbounded, |d| {
+                Bound::Included(Term::from_field_i64(f.date, d))
+            });
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+        }
+        if clauses.len() == 1 {
+            return Ok(clauses.pop().expect("one clause").1);
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    fn facets(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn Query,
+    ) -> Result<BTreeMap<String, Vec<Facet>>, KnowledgeError> {
+        let request: serde_json::Map<String, serde_json::Value> = FACETS
+            .iter()
+            .map(|name| {
+                (
+                    name.to_string(),
+                    serde_json::json!({ "terms": { "field": name, "size": FACET_SIZE } }),
+                )
+            })
+            .collect();
+        let aggs: Aggregations = serde_json::from_value(serde_json::Value::Object(request))
+            .map_err(|e| {
+                KnowledgeError::Index(tantivy::TantivyError::InternalError(e.to_string()))
+            })?;
+        let collector = AggregationCollector::from_aggs(aggs, Default::default());
+        let results: AggregationResults = searcher.search(query, &collector)?;
+        let json = serde_json::to_value(results).map_err(|e| {
+            KnowledgeError::Index(tantivy::TantivyError::InternalError(e.to_string()))
+        })?;
+        let mut facets = BTreeMap::new();
+        for name in FACETS {
+            let buckets = json[*name]["buckets"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            facets.insert(
+                name.to_string(),
+                buckets
+                    .iter()
+                    .filter_map(|b| {
+                        Some(Facet {
+                            value: b["key"].as_str()?.to_string(),
+                            count: b["doc_count"].as_u64()?,
+                        })
+                    })
+                    .collect(),
+            );
+        }
+        Ok(facets)
+    }
+}
