@@ -9,6 +9,7 @@
 //! - [`audio`]: audio files on disk (inline clips and reassembled chunks).
 //! - [`downlink`]: publishes queued events to cars and records their PUBACKs.
 //! - [`store`]: SQLite or PostgreSQL behind one schema and one code path.
+//! - [`knowledge`]: the knowledge index (import, rebuild) inside the service.
 //! - [`api`]: the axum HTTP API and its OpenAPI document.
 //! - [`service`]: wires everything together with an injectable shutdown.
 //! - [`cmd`]: one file per command-line subcommand.
@@ -20,6 +21,7 @@ pub mod cmd;
 pub mod config;
 pub mod downlink;
 pub mod ingest;
+pub mod knowledge;
 pub mod mqtt;
 pub mod service;
 pub mod store;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-use cloud_triage::cmd::{demo, serve, Cli, Command};
+use cloud_triage::cmd::{demo, knowledge, serve, Cli, Command};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -10,7 +10,8 @@ async fn main() -> anyhow::Result<()> {
     // The demo prints its own summary; per-message logs would bury it.
     let default_filter = match cli.command {
         Command::Demo(_) => "warn,rumqttd=off",
-        _ => "info,rumqttd=warn,sqlx=warn",
+        Command::ImportKnowledge(_) | Command::Search(_) | Command::Reindex(_) => "warn",
+        _ => "info,rumqttd=warn,sqlx=warn,tantivy=warn",
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -22,5 +23,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::ImportKnowledge(args) => knowledge::import(args).await,
+        Command::Search(args) => knowledge::search(args).await,
+        Command::Reindex(args) => knowledge::reindex(args).await,
     }
 }

@@ -115,10 +115,12 @@ impl Service {
             .await
             .with_context(|| format!("binding the HTTP API to {}", config.http_addr))?;
         let http_addr = listener.local_addr()?;
+        let knowledge = crate::knowledge::open_index(&config.data_dir)?;
         let app = api::router(ApiState {
             store: store.clone(),
             ready: ready.clone(),
-        });
+        })
+        .layer(axum::Extension(knowledge));
         let http_stop = stopped(stop_rx.clone());
         tasks.push(tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app)

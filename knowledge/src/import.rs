@@ -226,7 +226,12 @@ fn remedy_sentences(text: &str) -> Option<String> {
 }
 
 fn title_from(id: &str, component: Option<&str>, text: &str) -> String {
-    let words: Vec<&str> = text.split_whitespace().take(14).collect();
+    // Recall documents open with their own campaign number; do not repeat it.
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .skip_while(|w| w.trim_matches(|c: char| !c.is_alphanumeric()) == id)
+        .take(14)
+        .collect();
     match component {
         Some(c) => format!("{id} {}: {}", component_group(c), words.join(" ")),
         None => format!("{id}: {}", words.join(" ")),

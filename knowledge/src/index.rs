@@ -72,7 +72,9 @@ fn schema() -> (Schema, Fields) {
 pub struct KnowledgeIndex {
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// Taken on the first write: a process that only searches (the `search`
+    /// command beside a running service) never holds the writer lock.
+    writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
 }
 
@@ -107,38 +109,57 @@ impl KnowledgeIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let writer = index.writer(WRITER_HEAP_BYTES)?;
         Ok(Self {
             index,
             reader,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(None),
             fields,
         })
     }
 
+    /// Runs `f` with the index writer, taking it on first use.
+    fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&mut IndexWriter) -> Result<T, KnowledgeError>,
+    ) -> Result<T, KnowledgeError> {
+        let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(self.index.writer(WRITER_HEAP_BYTES)?);
+        }
+        f(guard.as_mut().expect("writer just set"))
+    }
+
     /// Adds or replaces documents (by id). Visible after [`Self::commit`].
     pub fn upsert(&self, docs: &[IndexDoc]) -> Result<(), KnowledgeError> {
-        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        for doc in docs {
-            writer.delete_term(Term::from_field_text(self.fields.id, &doc.id));
-            writer.add_document(self.to_tantivy(doc))?;
-        }
-        Ok(())
+        self.with_writer(|writer| {
+            for doc in docs {
+                writer.delete_term(Term::from_field_text(self.fields.id, &doc.id));
+                writer.add_document(self.to_tantivy(doc))?;
+            }
+            Ok(())
+        })
     }
 
     /// Removes every document (before a rebuild).
     pub fn clear(&self) -> Result<(), KnowledgeError> {
-        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        writer.delete_all_documents()?;
-        Ok(())
+        self.with_writer(|writer| {
+            writer.delete_all_documents()?;
+            Ok(())
+        })
     }
 
     /// Makes written documents durable and visible to searches.
     pub fn commit(&self) -> Result<(), KnowledgeError> {
-        self.writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .commit()?;
+        self.with_writer(|writer| {
+            writer.commit()?;
+            Ok(())
+        })?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Sees what other processes committed since the last look.
+    pub fn refresh(&self) -> Result<(), KnowledgeError> {
         self.reader.reload()?;
         Ok(())
     }

@@ -7,6 +7,7 @@
 //! - [`health`]: `GET /healthz`.
 //! - [`cases`]: `GET /api/cases`, `GET` and `PATCH /api/cases/{id}`.
 //! - [`feedback`]: `GET /api/feedback/{id}`.
+//! - [`search`]: `GET /api/search` (the knowledge index).
 //! - [`openapi`]: `GET /api/openapi.json`.
 
 pub mod cases;
@@ -15,6 +16,7 @@ pub mod extract;
 pub mod feedback;
 pub mod health;
 pub mod openapi;
+pub mod search;
 
 use std::sync::{atomic::AtomicBool, Arc};
 
@@ -36,12 +38,13 @@ pub struct ApiState {
 }
 
 /// Every route the API serves, as `(method, path)`; the OpenAPI document lists the same.
-pub const ROUTES: [(&str, &str); 6] = [
+pub const ROUTES: [(&str, &str); 7] = [
     ("get", "/healthz"),
     ("get", "/api/cases"),
     ("get", "/api/cases/{id}"),
     ("patch", "/api/cases/{id}"),
     ("get", "/api/feedback/{id}"),
+    ("get", "/api/search"),
     ("get", "/api/openapi.json"),
 ];
 
@@ -55,6 +58,7 @@ pub fn router(state: ApiState) -> Router {
             get(cases::get_case).merge(patch(cases::update_case)),
         )
         .route("/api/feedback/{id}", get(feedback::get_feedback))
+        .route("/api/search", get(search::search))
         .route("/api/openapi.json", get(openapi::openapi_json))
         .fallback(|| async { ApiError::NotFound("route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -5,7 +5,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{cases, error, feedback, health};
+use super::{cases, error, feedback, health, search};
 use crate::store::records;
 
 /// The API description.
@@ -18,6 +18,7 @@ use crate::store::records;
         cases::get_case,
         cases::update_case,
         feedback::get_feedback,
+        search::search,
         openapi_json
     ),
     components(schemas(
@@ -34,6 +35,7 @@ use crate::store::records;
         (name = "health", description = "Liveness and readiness"),
         (name = "cases", description = "Tracked quality cases"),
         (name = "feedback", description = "Driver feedback as received from cars"),
+        (name = "search", description = "The knowledge index: known issues, cases, feedback"),
         (name = "meta", description = "This document"),
     )
 )]

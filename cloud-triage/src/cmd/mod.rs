@@ -1,6 +1,7 @@
 //! One file per subcommand of the `cloud-triage` binary.
 
 pub mod demo;
+pub mod knowledge;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -23,4 +24,10 @@ pub enum Command {
     /// Run everything embedded, replay the fixture vehicles through real edge
     /// agents, and print the cases that were opened.
     Demo(demo::DemoArgs),
+    /// Load known issues (NHTSA recalls, bulletins, qloop's format) into the knowledge index.
+    ImportKnowledge(knowledge::ImportArgs),
+    /// Search known issues, cases and feedback.
+    Search(knowledge::SearchArgs),
+    /// Rebuild the knowledge index from the database.
+    Reindex(knowledge::ReindexArgs),
 }

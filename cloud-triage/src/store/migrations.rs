@@ -21,11 +21,18 @@ use sqlx::{
 use super::StoreError;
 
 /// Every migration: version, description, SQL. Append only; never edit a shipped one.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        4,
+        "knowledge",
+        include_str!("../../migrations/0004_knowledge.sql"),
+    ),
+];
 
 /// [`MIGRATIONS`] as a source sqlx's migrator understands.
 #[derive(Debug, Clone, Copy)]

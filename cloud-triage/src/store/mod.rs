@@ -25,6 +25,7 @@ pub mod downlink;
 pub mod error;
 pub mod feedback;
 pub mod ingest;
+pub mod knowledge;
 pub mod migrations;
 pub mod records;
 mod rows;

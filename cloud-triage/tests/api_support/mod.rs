@@ -43,7 +43,10 @@ pub async fn serve(ready: bool) -> Served {
     let app = router(ApiState {
         store: store.clone(),
         ready: ready.clone(),
-    });
+    })
+    .layer(axum::Extension(Arc::new(
+        qloop_knowledge::KnowledgeIndex::in_memory().unwrap(),
+    )));
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .unwrap();

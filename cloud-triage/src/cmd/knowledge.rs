@@ -1,0 +1,191 @@
+//! `import-knowledge`, `search` and `reindex`: the knowledge index from the
+//! command line, on the same data directory (and database) `serve` uses.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use qloop_knowledge::{DocKind, Filters, SearchRequest};
+
+use crate::{config::ServiceConfig, knowledge, store::Store};
+
+/// Where the data lives; the same flags as `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// The data directory `serve` uses (its SQLite file and index).
+    #[arg(long, env = "QLOOP_DATA_DIR", default_value = "./qloop-data")]
+    pub data_dir: PathBuf,
+    /// Database URL when not the data directory's SQLite file.
+    #[arg(long, env = "QLOOP_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl DataArgs {
+    async fn store(&self) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(&self.data_dir)?;
+        let mut config = ServiceConfig::local(self.data_dir.clone());
+        config.database_url = self.database_url.clone();
+        config.validate()?;
+        Ok(Store::connect(&config.database_url()).await?)
+    }
+}
+
+/// Flags of `import-knowledge`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Data directory and database.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// JSON-lines file: NHTSA recalls (any of the three shapes) or qloop known issues.
+    pub file: PathBuf,
+}
+
+/// Runs `import-knowledge`.
+pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let store = args.data.store().await?;
+    let index = knowledge::open_index(&args.data.data_dir)?;
+    let report = knowledge::import_file(&store, &index, &args.file).await?;
+    for reason in report.rejected.iter().take(20) {
+        eprintln!("skipped {reason}");
+    }
+    println!(
+        "imported {} known issues from {} ({} lines skipped); index holds {} documents",
+        report.imported,
+        args.file.display(),
+        report.rejected.len(),
+        index.len()
+    );
+    Ok(())
+}
+
+/// Flags of `reindex`.
+#[derive(Debug, Args)]
+pub struct ReindexArgs {
+    /// Data directory and database.
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// Runs `reindex`.
+pub async fn reindex(args: ReindexArgs) -> anyhow::Result<()> {
+    let store = args.data.store().await?;
+    let index = knowledge::open_index(&args.data.data_dir)?;
+    let r = knowledge::reindex(&store, &index).await?;
+    println!(
+        "reindexed {} known issues, {} cases, {} feedback",
+        r.known_issues, r.cases, r.feedback
+    );
+    Ok(())
+}
+
+/// Flags of `search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Data directory and database.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// One JSON object (hits, total, facets) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// What to look for, as a driver or engineer would say it.
+    pub query: String,
+    /// Only this kind: known_issue, case, feedback.
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Option<DocKind>,
+    /// Only this category.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Only this severity.
+    #[arg(long)]
+    pub severity: Option<String>,
+    /// Only this make.
+    #[arg(long)]
+    pub make: Option<String>,
+    /// Only this model.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Earliest model year.
+    #[arg(long)]
+    pub year_from: Option<u16>,
+    /// Latest model year.
+    #[arg(long)]
+    pub year_to: Option<u16>,
+    /// Only this software version.
+    #[arg(long)]
+    pub software: Option<String>,
+    /// Only with this trouble code.
+    #[arg(long)]
+    pub dtc: Option<String>,
+    /// Only on or after this date (YYYY-MM-DD).
+    #[arg(long)]
+    pub date_from: Option<String>,
+    /// Only on or before this date (YYYY-MM-DD).
+    #[arg(long)]
+    pub date_to: Option<String>,
+    /// Only this status.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Hits per page.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Hits to skip.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+}
+
+fn parse_kind(s: &str) -> Result<DocKind, String> {
+    DocKind::parse(s).ok_or_else(|| format!("{s:?} is not one of known_issue, case, feedback"))
+}
+
+fn parse_date(name: &str, s: &Option<String>) -> anyhow::Result<Option<i64>> {
+    s.as_deref()
+        .map(|d| {
+            qloop_knowledge::import::date_ms(d)
+                .ok_or_else(|| anyhow::anyhow!("--{name} {d:?} is not a YYYY-MM-DD date"))
+        })
+        .transpose()
+}
+
+/// Runs `search`.
+pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
+    let index = knowledge::open_index(&args.data.data_dir)?;
+    let req = SearchRequest {
+        q: args.query.clone(),
+        filters: Filters {
+            kind: args.kind,
+            category: args.category.clone(),
+            severity: args.severity.clone(),
+            make: args.make.clone(),
+            model: args.model.clone(),
+            year_from: args.year_from,
+            year_to: args.year_to,
+            software: args.software.clone(),
+            dtc: args.dtc.clone(),
+            date_from_ms: parse_date("date-from", &args.date_from)?,
+            date_to_ms: parse_date("date-to", &args.date_to)?,
+            status: args.status.clone(),
+        },
+        limit: args.limit,
+        offset: args.offset,
+    };
+    let results = index.search(&req)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&results)?);
+        return Ok(());
+    }
+    println!("{} matches for {:?}", results.total, args.query);
+    println!(
+        "{:>3}  {:<12} {:<38} {:>7}  title",
+        "#", "kind", "id", "score"
+    );
+    for (i, hit) in results.hits.iter().enumerate() {
+        let title: String = hit.title.chars().take(70).collect();
+        println!(
+            "{:>3}  {:<12} {:<38} {:>7.2}  {title}",
+            args.offset + i + 1,
+            hit.kind.map_or("?", DocKind::as_str),
+            hit.id,
+            hit.score
+        );
+    }
+    Ok(())
+}
