@@ -322,8 +322,22 @@ impl KnowledgeIndex {
         let f = self.fields;
         let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.text, f.consequence]);
         parser.set_field_boost(f.title, 1.5);
+        // A driver's sentence ("the airbag didn't deploy") is words, not
+        // query syntax: without any operator in it, punctuation is dropped
+        // instead of failing on a stray apostrophe. Queries that use the
+        // syntax are parsed strictly, and their errors are the caller's.
+        let text = if uses_query_syntax(q) {
+            q.to_string()
+        } else {
+            q.chars()
+                .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+                .collect()
+        };
+        if text.trim().is_empty() {
+            return Ok(Box::new(AllQuery));
+        }
         parser
-            .parse_query(q)
+            .parse_query(&text)
             .map_err(|e| KnowledgeError::Query(e.to_string()))
     }
 
@@ -438,5 +452,52 @@ impl KnowledgeIndex {
             );
         }
         Ok(facets)
+    }
+}
+
+/// Whether `q` uses tantivy's query syntax (fields, grouping, phrases,
+/// ranges, boosts, fuzziness, required/excluded terms, boolean operators).
+pub fn uses_query_syntax(q: &str) -> bool {
+    q.contains([':', '(', ')', '[', ']', '{', '}', '"', '^', '~', '*', '\\'])
+        || q.split_whitespace().any(|w| {
+            matches!(w, "AND" | "OR" | "NOT" | "IN") || w.starts_with('+') || w.starts_with('-')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_sentences_are_words_and_operators_are_syntax() {
+        assert!(!uses_query_syntax("the airbag didn't deploy, at all!"));
+        assert!(!uses_query_syntax("F-150 brake pedal"));
+        assert!(uses_query_syntax("title:airbag"));
+        assert!(uses_query_syntax("\"brake fluid\""));
+        assert!(uses_query_syntax("brake -squeal"));
+        assert!(uses_query_syntax("brake AND fluid"));
+    }
+
+    #[test]
+    fn an_apostrophe_in_a_drivers_sentence_is_not_a_syntax_error() {
+        let index = KnowledgeIndex::in_memory().unwrap();
+        index
+            .upsert(&[IndexDoc {
+                id: "KI-1".into(),
+                title: "airbag".into(),
+                text: "the passenger airbag did not deploy in a crash".into(),
+                ..IndexDoc::default()
+            }])
+            .unwrap();
+        index.commit().unwrap();
+        let hits = index
+            .search(&SearchRequest::new("the airbag didn't deploy"))
+            .unwrap();
+        assert_eq!(hits.hits[0].id, "KI-1");
+        assert!(
+            index.search(&SearchRequest::new("'")).is_ok(),
+            "punctuation alone matches all"
+        );
+        assert!(index.search(&SearchRequest::new("title:(x")).is_err());
     }
 }

@@ -1,0 +1,139 @@
+//! Knowledge-index benchmark: index N documents (default 100,000) built by
+//! repeating and varying the real NHTSA recall texts, then time BM25
+//! searches with filters against the named baseline, the same queries
+//! without filters, in the same run.
+//!
+//! `cargo run --release -p qloop-knowledge --example bench_index [-- N]`
+//! prints one JSON line per measurement.
+
+use std::{path::Path, time::Instant};
+
+use qloop_knowledge::{import::parse_known_issues, IndexDoc, KnowledgeIndex, SearchRequest};
+
+/// A small deterministic generator (xorshift64*), so every run indexes the
+/// same documents without pulling in an RNG crate for a benchmark.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn percentile(sorted_us: &[f64], p: f64) -> f64 {
+    let i = ((sorted_us.len() as f64 - 1.0) * p).round() as usize;
+    sorted_us[i]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let n: usize = std::env::args().nth(1).map_or(Ok(100_000), |s| s.parse())?;
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nhtsa");
+    let mut base: Vec<IndexDoc> = Vec::new();
+    for f in [
+        "recalls-ford-toyota-tesla-2015-2025.jsonl",
+        "recall-documents-2020-2026.jsonl",
+        "recalls-sample.jsonl",
+    ] {
+        base.extend(parse_known_issues(&read(&data.join(f))).docs);
+    }
+    // Driver sentences from real complaints, used to vary documents and as queries.
+    let narratives: Vec<String> = read(&data.join("complaints-dev.jsonl"))
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["narrative"].as_str().map(|s| s.to_lowercase()))
+        .collect();
+    let makes = ["FORD", "TOYOTA", "TESLA", "HONDA", "KIA", "HYUNDAI"];
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let docs: Vec<IndexDoc> = (0..n)
+        .map(|i| {
+            let mut d = base[i % base.len()].clone();
+            d.id = format!("{}-v{i}", d.id);
+            let extra = &narratives[rng.below(narratives.len())];
+            let cut: String = extra
+                .split_whitespace()
+                .take(30)
+                .collect::<Vec<_>>()
+                .join(" ");
+            d.text = format!("{} {cut}", d.text);
+            d.make = Some(makes[rng.below(makes.len())].to_string());
+            let y = 2005 + rng.below(20) as u16;
+            d.years = vec![y, y + 1];
+            d.date_ms = Some(1_420_070_400_000 + (rng.below(3650) as i64) * 86_400_000);
+            d
+        })
+        .collect();
+
+    let dir = tempfile::tempdir()?;
+    let index = KnowledgeIndex::open(dir.path())?;
+    let start = Instant::now();
+    for chunk in docs.chunks(10_000) {
+        index.upsert(chunk)?;
+    }
+    index.commit()?;
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"bench": "knowledge_index", "docs": n, "seconds": secs, "docs_per_sec": n as f64 / secs})
+    );
+
+    let queries: Vec<String> = (0..300)
+        .map(|_| {
+            narratives[rng.below(narratives.len())]
+                .split_whitespace()
+                .take(12)
+                .map(|w| {
+                    w.chars()
+                        .filter(|c| c.is_alphanumeric())
+                        .collect::<String>()
+                })
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|q| !q.is_empty())
+        .collect();
+    let time =
+        |with_filters: bool, rng: &mut Rng| -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+            let mut us = Vec::with_capacity(queries.len());
+            for q in &queries {
+                let mut req = SearchRequest::new(q.clone());
+                if with_filters {
+                    req.filters.make = Some(makes[rng.below(3)].to_string());
+                    let from = 2008 + rng.below(10) as u16;
+                    req.filters.year_from = Some(from);
+                    req.filters.year_to = Some(from + 5);
+                }
+                let t = Instant::now();
+                let results = index.search(&req)?;
+                us.push(t.elapsed().as_secs_f64() * 1e6);
+                std::hint::black_box(results);
+            }
+            us.sort_by(f64::total_cmp);
+            Ok(us)
+        };
+    let _warm = time(false, &mut rng)?;
+    let baseline = time(false, &mut rng)?;
+    let filtered = time(true, &mut rng)?;
+    for (p, name) in [(0.5, "p50"), (0.99, "p99")] {
+        let (b, f) = (percentile(&baseline, p), percentile(&filtered, p));
+        println!(
+            "{}",
+            serde_json::json!({
+                "bench": "knowledge_search_bm25_filtered", "docs": n, "queries": queries.len(),
+                "stat": name, "micros": f, "baseline": "bm25_no_filters", "baseline_micros": b,
+                "ratio": f / b,
+            })
+        );
+    }
+    Ok(())
+}
