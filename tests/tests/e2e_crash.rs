@@ -156,6 +156,15 @@ struct Triage {
     http: String,
 }
 
+/// A failing test must not leave a `cloud-triage serve` behind, consuming
+/// from the shared Mosquitto for the rest of the machine's life.
+impl Drop for Triage {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn spawn_triage(data_dir: &Path, client_id: &str, group: &str) -> Triage {
     let http = format!("127.0.0.1:{}", free_port());
     let child = Command::new(workspace_bin("cloud-triage", "cloud-triage"))
