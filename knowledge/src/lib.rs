@@ -8,6 +8,7 @@
 //! - [`import`]: known issues from JSON lines (NHTSA recall shapes and qloop's own).
 //! - [`index`]: the tantivy index: schema, upserts, BM25 search.
 //! - [`search`]: requests, validation, results, reciprocal-rank fusion.
+//! - [`vectors`]: embeddings beside the index, brute-force cosine search.
 //! - [`error`]: what can go wrong, split into the caller's fault and ours.
 
 pub mod error;
@@ -15,8 +16,10 @@ pub mod import;
 pub mod index;
 pub mod record;
 pub mod search;
+pub mod vectors;
 
 pub use error::KnowledgeError;
 pub use index::KnowledgeIndex;
 pub use record::{DocKind, IndexDoc};
 pub use search::{Filters, SearchHit, SearchRequest, SearchResults};
+pub use vectors::VectorIndex;
