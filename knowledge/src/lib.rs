@@ -8,6 +8,7 @@
 //! - [`import`]: known issues from JSON lines (NHTSA recall shapes and qloop's own).
 //! - [`index`]: the tantivy index: schema, upserts, BM25 search.
 //! - [`search`]: requests, validation, results, reciprocal-rank fusion.
+//! - [`linking`]: joining feedback to an open case of the same issue, and scoring it.
 //! - [`eval`]: recall@5 and MRR of BM25, embeddings and hybrid on labelled queries.
 //! - [`vectors`]: embeddings beside the index, brute-force cosine search.
 //! - [`error`]: what can go wrong, split into the caller's fault and ours.
@@ -16,6 +17,7 @@ pub mod error;
 pub mod eval;
 pub mod import;
 pub mod index;
+pub mod linking;
 pub mod record;
 pub mod search;
 pub mod vectors;
