@@ -116,6 +116,11 @@ impl Service {
             .with_context(|| format!("binding the HTTP API to {}", config.http_addr))?;
         let http_addr = listener.local_addr()?;
         let knowledge = crate::knowledge::open_index(&config.data_dir)?;
+        tasks.push(tokio::spawn(crate::knowledge::run_indexer(
+            store.clone(),
+            knowledge.clone(),
+            stopped(stop_rx.clone()),
+        )));
         let app = api::router(ApiState {
             store: store.clone(),
             ready: ready.clone(),

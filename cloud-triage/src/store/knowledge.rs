@@ -47,13 +47,35 @@ impl Store {
             .collect()
     }
 
+    /// The latest `received_at_ms` of any feedback.
+    pub async fn max_feedback_received_at(&self) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT MAX(received_at_ms) AS m FROM feedback")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("m")?)
+    }
+
+    /// The latest `updated_at_ms` of any case.
+    pub async fn max_case_updated_at(&self) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT MAX(updated_at_ms) AS m FROM cases")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("m")?)
+    }
+
     /// Every case as an index document (`case-N`), with its feedback's words.
     pub async fn case_index_docs(&self) -> Result<Vec<IndexDoc>, StoreError> {
+        self.case_index_docs_since(i64::MIN).await
+    }
+
+    /// Cases changed after `after_ms` (by `updated_at_ms`) as index documents.
+    pub async fn case_index_docs_since(&self, after_ms: i64) -> Result<Vec<IndexDoc>, StoreError> {
         let rows = sqlx::query(
             "SELECT c.id, c.status, c.category, c.severity, c.title, c.opened_at_ms, \
              c.ica_action, c.pca_action, c.root_cause \
-             FROM cases c ORDER BY c.id",
+             FROM cases c WHERE c.updated_at_ms > $1 ORDER BY c.id",
         )
+        .bind(after_ms)
         .fetch_all(self.pool())
         .await?;
         let mut docs = Vec::with_capacity(rows.len());
@@ -105,10 +127,20 @@ impl Store {
 
     /// Every feedback as an index document (its UUID as id).
     pub async fn feedback_index_docs(&self) -> Result<Vec<IndexDoc>, StoreError> {
+        self.feedback_index_docs_since(i64::MIN).await
+    }
+
+    /// Feedback received after `after_ms` as index documents.
+    pub async fn feedback_index_docs_since(
+        &self,
+        after_ms: i64,
+    ) -> Result<Vec<IndexDoc>, StoreError> {
         let rows = sqlx::query(
             "SELECT f.*, c.category AS case_category, c.severity AS case_severity, c.status AS case_status \
-             FROM feedback f LEFT JOIN cases c ON c.id = f.case_id ORDER BY f.received_at_ms",
+             FROM feedback f LEFT JOIN cases c ON c.id = f.case_id WHERE f.received_at_ms > $1 \
+             ORDER BY f.received_at_ms",
         )
+        .bind(after_ms)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(feedback_doc).collect()

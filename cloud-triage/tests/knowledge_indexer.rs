@@ -1,0 +1,73 @@
+//! The running service keeps its knowledge index in step with the database:
+//! feedback and cases arriving over MQTT become searchable without a
+//! restart, and `reindex` rebuilds the same documents from the database.
+
+mod common_env;
+
+use std::time::Duration;
+
+use common_env::{embedded_service, envelope, eventually, raw_client};
+use qloop_protocol::{encode, topic::feedback_topic, Message};
+use rumqttc::QoS;
+
+const VIN: &str = "5YJ3E1EA7KF317111";
+
+async fn total(base: &str, query: &str) -> i64 {
+    let body: serde_json::Value = reqwest::get(format!("{base}/api/search?{query}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["total"].as_i64().unwrap_or(-1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_and_cases_become_searchable_and_reindex_rebuilds_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = embedded_service(dir.path()).await;
+    let client = raw_client(&service.mqtt_url, "indexer-sender").await;
+    let texts = [
+        "the windshield wipers stop halfway across the glass",
+        "the wipers squeak and leave streaks",
+        "the heated seat never gets warm",
+    ];
+    for text in texts {
+        client
+            .publish(
+                feedback_topic(VIN),
+                QoS::AtLeastOnce,
+                false,
+                encode(&Message::Feedback(Box::new(envelope(VIN, text)))),
+            )
+            .await
+            .unwrap();
+    }
+    let base = format!("http://{}", service.http_addr);
+    let indexed = eventually(Duration::from_secs(20), || {
+        let base = base.clone();
+        async move {
+            total(&base, "q=&kind=feedback").await == 3 && total(&base, "q=&kind=case").await == 3
+        }
+    })
+    .await;
+    assert!(indexed, "3 feedback and 3 cases indexed while running");
+    assert_eq!(
+        total(&base, "q=wipers&kind=feedback").await,
+        2,
+        "BM25 finds the two wiper reports"
+    );
+    assert_eq!(total(&base, "q=wipers&kind=case").await, 2);
+
+    // A rebuild from the database yields the same documents.
+    let index = qloop_knowledge::KnowledgeIndex::in_memory().unwrap();
+    let report = cloud_triage::knowledge::reindex(&service.store, &index)
+        .await
+        .unwrap();
+    assert_eq!((report.cases, report.feedback), (3, 3));
+    let rebuilt = index
+        .search(&qloop_knowledge::SearchRequest::new("wipers"))
+        .unwrap();
+    assert_eq!(rebuilt.total, 4, "two feedback and their two cases");
+    service.shutdown().await;
+}
