@@ -1,8 +1,17 @@
-//! Inference for qloop: the embedder, the classifier and speech recognition.
+//! Inference for qloop: sentence embeddings, triage classification and
+//! severity. Speech recognition lives in the `speech` crate.
 //!
 //! # Layout
-//! Until the models issue lands this crate only names the triage state a case
-//! is in before any model has looked at it.
+//! - [`weights`]: where the model folder is; fetched on first use.
+//! - [`embed`]: all-MiniLM-L6-v2 on candle, on its own thread.
+//! - [`error`]: what can go wrong.
+
+pub mod embed;
+pub mod error;
+pub mod weights;
+
+pub use embed::{Embedder, EMBEDDING_DIM};
+pub use error::ModelError;
 
 /// Category of a case no model has classified yet: a real, visible state.
 pub const UNTRIAGED: &str = "untriaged";
