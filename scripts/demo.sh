@@ -6,5 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prereqs.sh >/dev/null 2>&1 || true
+models/fetch.sh   # the embedding model, once (cached in ~/.cache/qloop)
 cargo build --release --locked -p cloud-triage -p edge-agent
 exec cargo run --release --locked -q -p cloud-triage -- demo --data-dir .qloop-demo "$@"

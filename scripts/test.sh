@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/prereqs.sh
+models/fetch.sh   # the embedding model, once (cached in ~/.cache/qloop)
 
 echo "== fmt" >&2
 cargo fmt --all --check
