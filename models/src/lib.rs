@@ -4,14 +4,24 @@
 //! # Layout
 //! - [`weights`]: where the model folder is; fetched on first use.
 //! - [`embed`]: all-MiniLM-L6-v2 on candle, on its own thread.
+//! - [`taxonomy`]: categories, departments, exemplars, outside-label mapping.
+//! - [`classify`]: kNN category classifier with confidence.
+//! - [`severity`]: `major`/`minor` from words and telemetry.
+//! - [`eval`]: accuracy, macro-F1, per category, safety recall/precision.
 //! - [`error`]: what can go wrong.
 
+pub mod classify;
 pub mod embed;
 pub mod error;
+pub mod eval;
+pub mod severity;
+pub mod taxonomy;
 pub mod weights;
 
+pub use classify::{Classifier, ClassifierConfig, Prediction, NEEDS_HUMAN_TRIAGE};
 pub use embed::{Embedder, EMBEDDING_DIM};
 pub use error::ModelError;
+pub use taxonomy::Taxonomy;
 
 /// Category of a case no model has classified yet: a real, visible state.
 pub const UNTRIAGED: &str = "untriaged";
