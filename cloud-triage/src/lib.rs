@@ -9,6 +9,7 @@
 //! - [`audio`]: audio files on disk (inline clips and reassembled chunks).
 //! - [`downlink`]: publishes queued events to cars and records their PUBACKs.
 //! - [`store`]: SQLite or PostgreSQL behind one schema and one code path.
+//! - [`triage`]: category, department, severity and confidence for each feedback.
 //! - [`knowledge`]: the knowledge index (import, rebuild) inside the service.
 //! - [`api`]: the axum HTTP API and its OpenAPI document.
 //! - [`service`]: wires everything together with an injectable shutdown.
@@ -25,6 +26,7 @@ pub mod knowledge;
 pub mod mqtt;
 pub mod service;
 pub mod store;
+pub mod triage;
 
 /// Milliseconds since the Unix epoch, from the system clock.
 pub fn now_ms() -> i64 {

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-use cloud_triage::cmd::{demo, knowledge, serve, Cli, Command};
+use cloud_triage::cmd::{demo, knowledge, serve, triage, Cli, Command};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -10,7 +10,11 @@ async fn main() -> anyhow::Result<()> {
     // The demo prints its own summary; per-message logs would bury it.
     let default_filter = match cli.command {
         Command::Demo(_) => "warn,rumqttd=off",
-        Command::ImportKnowledge(_) | Command::Search(_) | Command::Reindex(_) => "warn",
+        Command::ImportKnowledge(_)
+        | Command::Search(_)
+        | Command::Reindex(_)
+        | Command::Train(_)
+        | Command::Eval(_) => "warn",
         _ => "info,rumqttd=warn,sqlx=warn,tantivy=warn",
     };
     tracing_subscriber::fmt()
@@ -26,5 +30,7 @@ async fn main() -> anyhow::Result<()> {
         Command::ImportKnowledge(args) => knowledge::import(args).await,
         Command::Search(args) => knowledge::search(args).await,
         Command::Reindex(args) => knowledge::reindex(args).await,
+        Command::Train(args) => triage::train(args).await,
+        Command::Eval(args) => triage::eval(args).await,
     }
 }

@@ -20,7 +20,7 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    async fn store(&self) -> anyhow::Result<Store> {
+    pub async fn store(&self) -> anyhow::Result<Store> {
         std::fs::create_dir_all(&self.data_dir)?;
         let mut config = ServiceConfig::local(self.data_dir.clone());
         config.database_url = self.database_url.clone();

@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod knowledge;
 pub mod serve;
+pub mod triage;
 
 use clap::{Parser, Subcommand};
 
@@ -30,4 +31,8 @@ pub enum Command {
     Search(knowledge::SearchArgs),
     /// Rebuild the knowledge index from the database.
     Reindex(knowledge::ReindexArgs),
+    /// Store labelled feedback for the triage classifier.
+    Train(triage::TrainArgs),
+    /// Score triage on labelled feedback: accuracy, macro-F1, safety recall.
+    Eval(triage::EvalArgs),
 }

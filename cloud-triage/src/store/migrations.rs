@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0001_initial.sql"),
     ),
     (
+        3,
+        "triage",
+        include_str!("../../migrations/0003_triage.sql"),
+    ),
+    (
         4,
         "knowledge",
         include_str!("../../migrations/0004_knowledge.sql"),

@@ -26,6 +26,7 @@ pub mod error;
 pub mod feedback;
 pub mod ingest;
 pub mod knowledge;
+pub mod labelled;
 pub mod migrations;
 pub mod records;
 mod rows;
