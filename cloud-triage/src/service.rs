@@ -77,7 +77,16 @@ impl Service {
         let (tracker, acked) = DownlinkTracker::new();
         let (publish_tx, publish_rx) = mpsc::unbounded_channel();
         let status = Arc::new(MqttStatus::default());
-        let handler = IngestHandler::new(store.clone(), audio, wake.clone());
+        let triage = crate::triage::Triage::load(&store)
+            .await
+            .context("loading the triage model (models/fetch.sh fetches it)")?;
+        tracing::info!(
+            examples = triage.examples(),
+            model = triage.embedder().model_version(),
+            "triage ready"
+        );
+        let handler =
+            IngestHandler::new(store.clone(), audio, wake.clone()).with_triage(triage.clone());
 
         let mut tasks = vec![
             tokio::spawn(run_event_loop(
@@ -125,7 +134,8 @@ impl Service {
             store: store.clone(),
             ready: ready.clone(),
         })
-        .layer(axum::Extension(knowledge));
+        .layer(axum::Extension(knowledge))
+        .layer(axum::Extension(triage));
         let http_stop = stopped(stop_rx.clone());
         tasks.push(tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app)

@@ -123,7 +123,7 @@ pub fn decodable_names(vehicles: &[FixtureVehicle]) -> HashMap<String, BTreeSet<
 /// Reads every sent feedback and its case over the HTTP API and checks:
 /// one feedback row each with its VIN and transcript, a telemetry snapshot
 /// whose signals all come from the vehicle's DBC (or its VSS mapping), and
-/// one distinct `new`/`untriaged` case per feedback holding only it.
+/// one distinct `new` case per feedback holding only it, triaged by the model.
 /// Returns the case ids.
 pub async fn check_arrived(
     http: &str,
@@ -188,9 +188,27 @@ pub async fn check_arrived(
             .error_for_status()?
             .json()
             .await?;
+        anyhow::ensure!(case["status"] == "new", "case {case_id}: {case}");
+        // Triaged on arrival by the local model: a taxonomy category (or
+        // needs_human_triage when unsure), a severity, and the model's name.
+        let taxonomy = qloop_models::Taxonomy::default_taxonomy();
+        let category = case["category"].as_str().unwrap_or_default();
         anyhow::ensure!(
-            case["status"] == "new" && case["category"] == "untriaged",
-            "case {case_id}: {case}"
+            taxonomy.categories.contains_key(category)
+                || category == qloop_models::NEEDS_HUMAN_TRIAGE,
+            "case {case_id} has category {category:?}"
+        );
+        anyhow::ensure!(
+            matches!(case["severity"].as_str(), Some("major" | "minor")),
+            "case {case_id} severity {}",
+            case["severity"]
+        );
+        anyhow::ensure!(
+            case["model_version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("all-MiniLM-L6-v2")),
+            "case {case_id} model {}",
+            case["model_version"]
         );
         anyhow::ensure!(
             case["feedback_ids"] == serde_json::json!([s.feedback_id]),

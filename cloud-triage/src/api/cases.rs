@@ -117,11 +117,53 @@ pub async fn get_case(
 )]
 pub async fn update_case(
     State(state): State<ApiState>,
+    triage: Option<axum::Extension<crate::triage::Triage>>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(update): ApiJson<CaseUpdate>,
 ) -> Result<Json<CaseDetail>, ApiError> {
-    match state.store.update_case(id, &update, now_ms()).await {
-        Err(crate::store::StoreError::NotFound) => Err(ApiError::NotFound(format!("case {id}"))),
-        other => Ok(Json(other?)),
+    let case = match state.store.update_case(id, &update, now_ms()).await {
+        Err(crate::store::StoreError::NotFound) => {
+            return Err(ApiError::NotFound(format!("case {id}")))
+        }
+        other => other?,
+    };
+    if let (Some(axum::Extension(triage)), Some(category)) =
+        (triage, update.set.get("category").and_then(|v| v.as_str()))
+    {
+        learn_correction(&state, &triage, &case, category).await;
+    }
+    Ok(Json(case))
+}
+
+/// An engineer's category correction becomes labelled examples (stored, and
+/// learned at once): each of the case's transcripts with the new category.
+async fn learn_correction(
+    state: &ApiState,
+    triage: &crate::triage::Triage,
+    case: &CaseDetail,
+    category: &str,
+) {
+    if triage.taxonomy().categories.get(category).is_none() {
+        return;
+    }
+    let mut examples = Vec::new();
+    for fid in &case.feedback_ids {
+        if let Ok(Some(f)) = state.store.get_feedback(*fid).await {
+            if let Some(text) = f.transcript.filter(|t| !t.trim().is_empty()) {
+                examples.push((format!("correction:{fid}"), text, category.to_string()));
+            }
+        }
+    }
+    for (_, text, category) in &examples {
+        if let Err(e) = triage.learn(text, category).await {
+            tracing::warn!(error = %e, "could not learn a correction");
+        }
+    }
+    if let Err(e) = state
+        .store
+        .save_labelled(&examples, "correction", now_ms())
+        .await
+    {
+        tracing::warn!(error = %e, "could not store a correction as a labelled example");
     }
 }

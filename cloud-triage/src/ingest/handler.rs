@@ -69,6 +69,7 @@ pub struct IngestHandler {
     audio: AudioFiles,
     limits: Limits,
     downlink_wake: Arc<Notify>,
+    triage: Option<crate::triage::Triage>,
 }
 
 impl IngestHandler {
@@ -80,7 +81,14 @@ impl IngestHandler {
             audio,
             limits: Limits::default(),
             downlink_wake,
+            triage: None,
         }
+    }
+
+    /// Classifies every new feedback with `triage` before it is committed.
+    pub fn with_triage(mut self, triage: crate::triage::Triage) -> Self {
+        self.triage = Some(triage);
+        self
     }
 
     /// Handles one message received on `topic`.
@@ -190,7 +198,21 @@ impl IngestHandler {
             envelope_bytes: len,
             audio,
         };
-        let outcome = self.store.ingest_feedback(&env, &meta).await?;
+        let assessment = match &self.triage {
+            Some(triage) => match triage.assess(&env).await {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    // The feedback still counts: it is stored untriaged, visibly.
+                    tracing::error!(feedback_id = %env.feedback_id, error = %e, "triage failed; case stays untriaged");
+                    None
+                }
+            },
+            None => None,
+        };
+        let outcome = self
+            .store
+            .ingest_triaged_feedback(&env, &meta, assessment.as_ref())
+            .await?;
         if outcome.event.is_some() {
             self.downlink_wake.notify_one();
         }

@@ -71,6 +71,18 @@ impl Store {
         env: &FeedbackEnvelope,
         meta: &IngestMeta,
     ) -> Result<IngestOutcome, StoreError> {
+        self.ingest_triaged_feedback(env, meta, None).await
+    }
+
+    /// [`Self::ingest_feedback`] with triage's category, department,
+    /// severity, confidence and model version for the new case (without
+    /// them the case is `untriaged`/`unassessed`).
+    pub async fn ingest_triaged_feedback(
+        &self,
+        env: &FeedbackEnvelope,
+        meta: &IngestMeta,
+        triage: Option<&crate::triage::Assessment>,
+    ) -> Result<IngestOutcome, StoreError> {
         let (_gate, mut tx) = self.begin_write().await?;
         if !insert_feedback(&mut tx, env, meta).await? {
             let case_id = existing_case(&mut tx, env.feedback_id).await?;
@@ -92,18 +104,32 @@ impl Store {
         let title = case_title(env.transcript());
         sqlx::query(
             "INSERT INTO cases (id, status, category, severity, model_version, title, vehicle_count, \
-             first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms) \
-             VALUES ($1, 'new', $2, $3, $4, $5, 1, $6, $6, $7, $7)",
+             first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms, department, confidence) \
+             VALUES ($1, 'new', $2, $3, $4, $5, 1, $6, $6, $7, $7, $8, $9)",
         )
         .bind(case_id)
-        .bind(qloop_models::UNTRIAGED)
-        .bind(qloop_models::UNASSESSED)
-        .bind(qloop_models::NO_MODEL)
+        .bind(triage.map_or(qloop_models::UNTRIAGED, |t| t.category.as_str()))
+        .bind(triage.map_or(qloop_models::UNASSESSED, |t| t.severity.as_str()))
+        .bind(triage.map_or(qloop_models::NO_MODEL, |t| t.model_version.as_str()))
         .bind(&title)
         .bind(env.captured_at_ms)
         .bind(now)
+        .bind(triage.and_then(|t| t.department.clone()))
+        .bind(triage.map(|t| t.confidence))
         .execute(&mut *tx)
         .await?;
+        if let Some(t) = triage.filter(|t| t.severity == qloop_models::severity::MAJOR) {
+            sqlx::query(
+                "INSERT INTO case_history (id, case_id, at_ms, actor, field, old_value, new_value) \
+                 VALUES ($1, $2, $3, 'triage', 'escalation', NULL, $4)",
+            )
+            .bind(Uuid::now_v7().to_string())
+            .bind(case_id)
+            .bind(now)
+            .bind(format!("major: escalate at once ({})", t.severity_reasons.join(", ")))
+            .execute(&mut *tx)
+            .await?;
+        }
         let feedback_id = env.feedback_id.to_string();
         sqlx::query("UPDATE feedback SET case_id = $1 WHERE id = $2")
             .bind(case_id)
