@@ -143,7 +143,7 @@ async fn learn_correction(
     case: &CaseDetail,
     category: &str,
 ) {
-    if triage.taxonomy().categories.get(category).is_none() {
+    if !triage.taxonomy().categories.contains_key(category) {
         return;
     }
     let mut examples = Vec::new();
