@@ -18,6 +18,9 @@ use crate::{error::ModelError, taxonomy::Taxonomy};
 /// Category of a case whose best guess is below the confidence threshold.
 pub const NEEDS_HUMAN_TRIAGE: &str = "needs_human_triage";
 
+/// Cosine similarity at which a labelled example decides alone.
+pub const NEAR_DUPLICATE: f32 = 0.95;
+
 /// Classifier settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -124,6 +127,17 @@ impl Classifier {
             };
         }
         sims.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0));
+        // A near-duplicate of a labelled example (the same complaint again,
+        // or one an engineer just corrected) takes that example's category.
+        if let Some((sim, cat)) = sims[..k].iter().max_by(|a, b| a.0.total_cmp(&b.0)) {
+            if *sim >= NEAR_DUPLICATE {
+                return Prediction {
+                    category: cat.to_string(),
+                    best: cat.to_string(),
+                    confidence: *sim,
+                };
+            }
+        }
         let mut votes: BTreeMap<&str, f32> = BTreeMap::new();
         let mut total = 0.0;
         for (sim, cat) in &sims[..k] {

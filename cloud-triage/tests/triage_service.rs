@@ -1,0 +1,116 @@
+//! Triage in the running service, with the real model: feedback arrives
+//! classified with a department, severity, confidence and model version; a
+//! safety report is major and escalated; and an engineer's category
+//! correction changes how the same complaint is triaged next, without a
+//! restart.
+
+mod common_env;
+
+use std::time::Duration;
+
+use common_env::{embedded_service, envelope, eventually, raw_client};
+use qloop_protocol::{encode, topic::feedback_topic, Message};
+use rumqttc::QoS;
+
+const VIN: &str = "5YJ3E1EA7KF317222";
+
+async fn send_and_wait(
+    service: &cloud_triage::service::Service,
+    client: &rumqttc::AsyncClient,
+    text: &str,
+) -> i64 {
+    let env = envelope(VIN, text);
+    let id = env.feedback_id;
+    client
+        .publish(
+            feedback_topic(VIN),
+            QoS::AtLeastOnce,
+            false,
+            encode(&Message::Feedback(Box::new(env))),
+        )
+        .await
+        .unwrap();
+    let store = service.store.clone();
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            let store = store.clone();
+            async move { store.get_feedback(id).await.unwrap().is_some() }
+        })
+        .await
+    );
+    service
+        .store
+        .get_feedback(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .case_id
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_arrive_triaged_and_a_correction_is_learned_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = embedded_service(dir.path()).await;
+    let client = raw_client(&service.mqtt_url, "triage-sender").await;
+
+    let crash = send_and_wait(
+        &service,
+        &client,
+        "the airbag did not deploy when I crashed into a pole and I was injured",
+    )
+    .await;
+    let case = service.store.get_case(crash).await.unwrap().unwrap();
+    assert_eq!(case.summary.severity, "major");
+    assert_eq!(case.summary.category, "airbags_restraints");
+    assert_eq!(case.summary.department.as_deref(), Some("Safety Systems"));
+    assert!(case.confidence.unwrap() > 0.45);
+    assert!(case.model_version.starts_with("all-MiniLM-L6-v2"));
+    assert!(
+        case.history.iter().any(|h| h.field == "escalation"),
+        "major cases are escalated at once"
+    );
+
+    let text = "the cupholder lid sticks and squeaks when I open it";
+    let first = send_and_wait(&service, &client, text).await;
+    let before = service
+        .store
+        .get_case(first)
+        .await
+        .unwrap()
+        .unwrap()
+        .summary
+        .category;
+    let corrected = if before == "hvac" {
+        "noise_vibration"
+    } else {
+        "hvac"
+    };
+    let response = reqwest::Client::new()
+        .patch(format!("http://{}/api/cases/{first}", service.http_addr))
+        .json(&serde_json::json!({"actor": "engineer", "set": {"category": corrected}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let second = send_and_wait(&service, &client, text).await;
+    let after = service
+        .store
+        .get_case(second)
+        .await
+        .unwrap()
+        .unwrap()
+        .summary
+        .category;
+    assert_eq!(
+        after, corrected,
+        "was {before}; the correction decides the same complaint now"
+    );
+    assert_eq!(
+        service.store.labelled_examples().await.unwrap().len(),
+        1,
+        "stored for the next start"
+    );
+    service.shutdown().await;
+}
