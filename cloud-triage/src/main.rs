@@ -14,7 +14,8 @@ async fn main() -> anyhow::Result<()> {
         | Command::Search(_)
         | Command::Reindex(_)
         | Command::Train(_)
-        | Command::Eval(_) => "warn",
+        | Command::Eval(_)
+        | Command::EvalSearch(_) => "warn",
         _ => "info,rumqttd=warn,sqlx=warn,tantivy=warn",
     };
     tracing_subscriber::fmt()
@@ -30,6 +31,7 @@ async fn main() -> anyhow::Result<()> {
         Command::ImportKnowledge(args) => knowledge::import(args).await,
         Command::Search(args) => knowledge::search(args).await,
         Command::Reindex(args) => knowledge::reindex(args).await,
+        Command::EvalSearch(args) => knowledge::eval_search(args).await,
         Command::Train(args) => triage::train(args).await,
         Command::Eval(args) => triage::eval(args).await,
     }

@@ -189,3 +189,64 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Flags of `eval-search`.
+#[derive(Debug, Args)]
+pub struct EvalSearchArgs {
+    /// Labelled queries (JSON lines: `q`, `relevant` ids, optional `make`).
+    #[arg(long, default_value = "fixtures/knowledge/retrieval-queries.jsonl")]
+    pub queries: PathBuf,
+    /// Known-issue files to search (JSON lines; the NHTSA recall files by default).
+    #[arg(long = "corpus")]
+    pub corpus: Vec<PathBuf>,
+}
+
+/// Runs `eval-search`: recall@5 and MRR of BM25, embeddings and hybrid on
+/// labelled queries, one JSON line per mode.
+pub async fn eval_search(args: EvalSearchArgs) -> anyhow::Result<()> {
+    use qloop_knowledge::{
+        eval::{evaluate, parse_queries, Mode},
+        import::parse_known_issues,
+        KnowledgeIndex, VectorIndex,
+    };
+    let corpus = if args.corpus.is_empty() {
+        let data = PathBuf::from("../shared/data/nhtsa");
+        vec![
+            data.join("recalls-ford-toyota-tesla-2015-2025.jsonl"),
+            data.join("recall-documents-2020-2026.jsonl"),
+            data.join("recalls-sample.jsonl"),
+        ]
+    } else {
+        args.corpus.clone()
+    };
+    let index = KnowledgeIndex::in_memory()?;
+    let mut docs = Vec::new();
+    for path in &corpus {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        docs.extend(parse_known_issues(&text).docs);
+    }
+    index.upsert(&docs)?;
+    index.commit()?;
+    let queries = parse_queries(&std::fs::read_to_string(&args.queries)?)?;
+    let dir = qloop_models::weights::embedding_model_dir()?;
+    let embedder =
+        tokio::task::spawn_blocking(move || qloop_models::Embedder::load(&dir)).await??;
+    let doc_texts: Vec<String> = docs
+        .iter()
+        .map(|d| format!("{}. {}", d.title, d.text))
+        .collect();
+    let doc_vectors = embedder.embed(doc_texts).await?;
+    let mut vectors = VectorIndex::new(qloop_models::EMBEDDING_DIM);
+    for (d, v) in docs.iter().zip(&doc_vectors) {
+        vectors.upsert(&d.id, v)?;
+    }
+    let query_vectors = embedder
+        .embed(queries.iter().map(|q| q.q.clone()).collect())
+        .await?;
+    for mode in [Mode::Bm25, Mode::Embedding, Mode::Hybrid] {
+        let m = evaluate(&index, Some(&vectors), &queries, Some(&query_vectors), mode)?;
+        println!("{}", serde_json::to_string(&m)?);
+    }
+    Ok(())
+}

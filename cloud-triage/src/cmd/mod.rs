@@ -31,6 +31,8 @@ pub enum Command {
     Search(knowledge::SearchArgs),
     /// Rebuild the knowledge index from the database.
     Reindex(knowledge::ReindexArgs),
+    /// Retrieval quality of BM25, embeddings and hybrid on labelled queries.
+    EvalSearch(knowledge::EvalSearchArgs),
     /// Store labelled feedback for the triage classifier.
     Train(triage::TrainArgs),
     /// Score triage on labelled feedback: accuracy, macro-F1, safety recall.
