@@ -65,6 +65,10 @@ pub struct EvalArgs {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Also train and score the TF-IDF + logistic-regression baseline
+    /// (models/baseline/tfidf_lr.py, needs scikit-learn) on the same files.
+    #[arg(long)]
+    pub baseline: bool,
 }
 
 /// Runs `eval`.
@@ -116,16 +120,52 @@ pub async fn eval(args: EvalArgs) -> anyhow::Result<()> {
             .collect()
     };
     let r = report(&outcomes);
+    let baseline = if args.baseline {
+        Some(run_baseline(&args)?)
+    } else {
+        None
+    };
     if args.json {
         let mut v = serde_json::to_value(&r)?;
         v["trained_examples"] = trained.into();
         v["skipped_lines"] = rejected.len().into();
         v["model_version"] = embedder.model_version().into();
+        if let Some(b) = &baseline {
+            v["macro_f1_ratio_to_baseline"] =
+                (r.macro_f1 / b["macro_f1"].as_f64().unwrap_or(f64::NAN)).into();
+            v["baseline"] = b.clone();
+        }
         println!("{v}");
     } else {
         print_report(&r, trained, rejected.len());
+        if let Some(b) = &baseline {
+            println!(
+                "\nbaseline TF-IDF + logistic regression: accuracy {:.3}  macro-F1 {:.3}  (qloop/baseline macro-F1 {:.2})",
+                b["accuracy"].as_f64().unwrap_or(f64::NAN),
+                b["macro_f1"].as_f64().unwrap_or(f64::NAN),
+                r.macro_f1 / b["macro_f1"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
     }
     Ok(())
+}
+
+/// Runs the baseline script on the same files; its one JSON line.
+fn run_baseline(args: &EvalArgs) -> anyhow::Result<serde_json::Value> {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/baseline/tfidf_lr.py");
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(&script).arg("--test").arg(&args.data);
+    for t in &args.train {
+        cmd.arg("--train").arg(t);
+    }
+    let out = cmd.output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "baseline failed (pip install scikit-learn): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout)?)
 }
 
 fn print_report(r: &Report, trained: usize, skipped: usize) {
