@@ -77,3 +77,21 @@ fn a_folder_without_weights_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn empty_huge_and_foreign_texts_embed_without_panicking() {
+    let dir = embedding_model_dir().expect("model available (models/fetch.sh)");
+    let embedder = Embedder::load(&dir).unwrap();
+    let texts = vec![
+        String::new(),
+        "brake ".repeat(10_000), // 60,000 characters: truncated at 256 tokens
+        "die Bremse quietscht beim Anhalten".into(),
+        "刹车的时候有异响".into(),
+        "\u{fffd}\u{fffd} lossy bytes from a broken transcript".into(),
+    ];
+    let vectors = embedder.embed_blocking(texts).unwrap();
+    for v in &vectors {
+        assert_eq!(v.len(), EMBEDDING_DIM);
+        assert!(v.iter().all(|x| x.is_finite()));
+    }
+}
