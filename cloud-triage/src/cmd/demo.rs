@@ -179,7 +179,7 @@ async fn print_cases(service: &Service, shown: usize) -> anyhow::Result<()> {
     );
     for case in page.items.iter().rev() {
         println!(
-            "{:>5}  {:<8} {:<11} {:<11} {:>8}  {}",
+            "{:>5}  {:<8} {:<20} {:<10} {:>8}  {}",
             case.id, case.status, case.category, case.severity, case.vehicle_count, case.title
         );
     }
