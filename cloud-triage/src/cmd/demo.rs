@@ -174,7 +174,7 @@ async fn print_cases(service: &Service, shown: usize) -> anyhow::Result<()> {
         })
         .await?;
     println!(
-        "\n{:>5}  {:<8} {:<11} {:<11} {:<9}  title",
+        "\n{:>5}  {:<8} {:<20} {:<10} {:<9}  title",
         "case", "status", "category", "severity", "vehicles"
     );
     for case in page.items.iter().rev() {
