@@ -39,6 +39,7 @@ pub struct ImportReport {
 pub async fn import_file(
     store: &Store,
     index: &KnowledgeIndex,
+    vectors: Option<&Vectors>,
     path: &Path,
 ) -> anyhow::Result<ImportReport> {
     let text = std::fs::read_to_string(path)
@@ -53,6 +54,9 @@ pub async fn import_file(
         .await?;
     index.upsert(&parsed.docs)?;
     index.commit()?;
+    if let Some(v) = vectors {
+        v.add(&parsed.docs).await?;
+    }
     Ok(ImportReport {
         imported: parsed.docs.len(),
         rejected: parsed.rejected.iter().map(ToString::to_string).collect(),
@@ -71,7 +75,11 @@ pub struct ReindexReport {
 }
 
 /// Empties the index and fills it again from the database.
-pub async fn reindex(store: &Store, index: &KnowledgeIndex) -> anyhow::Result<ReindexReport> {
+pub async fn reindex(
+    store: &Store,
+    index: &KnowledgeIndex,
+    vectors: Option<&Vectors>,
+) -> anyhow::Result<ReindexReport> {
     let known = store.known_issues().await?;
     let cases = store.case_index_docs().await?;
     let feedback = store.feedback_index_docs().await?;
@@ -80,6 +88,11 @@ pub async fn reindex(store: &Store, index: &KnowledgeIndex) -> anyhow::Result<Re
     index.upsert(&cases)?;
     index.upsert(&feedback)?;
     index.commit()?;
+    if let Some(v) = vectors {
+        for docs in [&known, &cases, &feedback] {
+            v.add(docs).await?;
+        }
+    }
     Ok(ReindexReport {
         known_issues: known.len(),
         cases: cases.len(),
@@ -100,12 +113,13 @@ const INDEX_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 pub async fn run_indexer(
     store: Store,
     index: Arc<KnowledgeIndex>,
+    vectors: Option<Arc<Vectors>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
     let (mut feedback_mark, mut case_mark) = (i64::MIN, i64::MIN);
     loop {
-        match index_pass(&store, &index, feedback_mark, case_mark).await {
+        match index_pass(&store, &index, vectors.as_deref(), feedback_mark, case_mark).await {
             Ok((f, c)) => {
                 feedback_mark = f;
                 case_mark = c;
@@ -122,6 +136,7 @@ pub async fn run_indexer(
 async fn index_pass(
     store: &Store,
     index: &Arc<KnowledgeIndex>,
+    vectors: Option<&Vectors>,
     feedback_mark: i64,
     case_mark: i64,
 ) -> anyhow::Result<(i64, i64)> {
@@ -148,6 +163,11 @@ async fn index_pass(
             ..c.clone()
         })
         .collect();
+    if let Some(v) = vectors {
+        v.add(&feedback).await?;
+        v.add(&cases).await?;
+        v.add(&closed).await?;
+    }
     let index = index.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         index.upsert(&feedback)?;
@@ -158,4 +178,73 @@ async fn index_pass(
     })
     .await??;
     Ok((next_feedback, next_case))
+}
+
+/// Embeddings beside the index (`DATA_DIR/index/vectors.bin`), with the
+/// embedder that makes them: what hybrid search needs besides BM25.
+pub struct Vectors {
+    vectors: std::sync::RwLock<qloop_knowledge::VectorIndex>,
+    embedder: qloop_models::Embedder,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Vectors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vectors")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vectors {
+    /// Loads the vectors of a data directory (none yet is fine).
+    pub fn open(data_dir: &Path, embedder: qloop_models::Embedder) -> anyhow::Result<Self> {
+        let path = index_dir(data_dir).join("vectors.bin");
+        let vectors = qloop_knowledge::VectorIndex::load(&path, qloop_models::EMBEDDING_DIM)?;
+        Ok(Self {
+            vectors: std::sync::RwLock::new(vectors),
+            embedder,
+            path,
+        })
+    }
+
+    /// Embeds documents (title and text) and stores their vectors.
+    pub async fn add(&self, docs: &[qloop_knowledge::IndexDoc]) -> anyhow::Result<()> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let texts = docs
+            .iter()
+            .map(|d| format!("{}. {}", d.title, d.text))
+            .collect();
+        let embedded = self.embedder.embed(texts).await?;
+        let mut v = self.vectors.write().unwrap_or_else(|p| p.into_inner());
+        for (d, e) in docs.iter().zip(&embedded) {
+            v.upsert(&d.id, e)?;
+        }
+        v.save(&self.path)?;
+        Ok(())
+    }
+
+    /// Hybrid (or embedding-only) search for `req`.
+    pub async fn search(
+        &self,
+        index: &KnowledgeIndex,
+        req: &qloop_knowledge::SearchRequest,
+        mode: qloop_knowledge::eval::Mode,
+    ) -> Result<qloop_knowledge::SearchResults, qloop_knowledge::KnowledgeError> {
+        req.validate()?;
+        let qv = self
+            .embedder
+            .embed(vec![req.q.clone()])
+            .await
+            .map_err(|e| qloop_knowledge::KnowledgeError::Index(tantivy_internal(e.to_string())))?
+            .pop();
+        let v = self.vectors.read().unwrap_or_else(|p| p.into_inner());
+        qloop_knowledge::hybrid::search(index, &v, req, qv.as_deref(), mode)
+    }
+}
+
+fn tantivy_internal(message: String) -> qloop_knowledge::error::TantivyError {
+    qloop_knowledge::error::TantivyError::InternalError(message)
 }

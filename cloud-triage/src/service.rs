@@ -125,9 +125,14 @@ impl Service {
             .with_context(|| format!("binding the HTTP API to {}", config.http_addr))?;
         let http_addr = listener.local_addr()?;
         let knowledge = crate::knowledge::open_index(&config.data_dir)?;
+        let vectors = Arc::new(crate::knowledge::Vectors::open(
+            &config.data_dir,
+            triage.embedder().clone(),
+        )?);
         tasks.push(tokio::spawn(crate::knowledge::run_indexer(
             store.clone(),
             knowledge.clone(),
+            Some(vectors.clone()),
             stopped(stop_rx.clone()),
         )));
         let app = api::router(ApiState {
@@ -135,6 +140,7 @@ impl Service {
             ready: ready.clone(),
         })
         .layer(axum::Extension(knowledge))
+        .layer(axum::Extension(vectors))
         .layer(axum::Extension(triage));
         let http_stop = stopped(stop_rx.clone());
         tasks.push(tokio::spawn(async move {

@@ -53,15 +53,34 @@ async fn feedback_and_cases_become_searchable_and_reindex_rebuilds_them() {
     .await;
     assert!(indexed, "3 feedback and 3 cases indexed while running");
     assert_eq!(
-        total(&base, "q=wipers&kind=feedback").await,
+        total(&base, "q=wipers&kind=feedback&mode=bm25").await,
         2,
         "BM25 finds the two wiper reports"
     );
-    assert_eq!(total(&base, "q=wipers&kind=case").await, 2);
+    assert_eq!(total(&base, "q=wipers&kind=case&mode=bm25").await, 2);
+
+    // Hybrid ranking (BM25 + embeddings) puts both wiper reports first,
+    // also for words that share no term with them.
+    let body: serde_json::Value = reqwest::get(format!(
+        "{base}/api/search?q=windscreen%20blades%20stuck&kind=feedback&mode=hybrid"
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let top: Vec<&str> = body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|h| h["doc"]["text"].as_str().unwrap())
+        .collect();
+    assert!(top.iter().all(|t| t.contains("wipers")), "{top:?}");
 
     // A rebuild from the database yields the same documents.
     let index = qloop_knowledge::KnowledgeIndex::in_memory().unwrap();
-    let report = cloud_triage::knowledge::reindex(&service.store, &index)
+    let report = cloud_triage::knowledge::reindex(&service.store, &index, None)
         .await
         .unwrap();
     assert_eq!((report.cases, report.feedback), (3, 3));

@@ -56,3 +56,4 @@ impl KnowledgeError {
         )
     }
 }
+pub use tantivy::TantivyError;

@@ -285,6 +285,15 @@ impl KnowledgeIndex {
             .collect()
     }
 
+    /// `text` with the words of query `q` in `<b>…</b>` (best fragment).
+    pub fn highlight(&self, q: &str, text: &str) -> Result<String, KnowledgeError> {
+        let searcher = self.reader.searcher();
+        let query = self.text_query(q)?;
+        let mut snippets = SnippetGenerator::create(&searcher, &*query, self.fields.text)?;
+        snippets.set_max_num_chars(240);
+        Ok(snippets.snippet(text).to_html())
+    }
+
     /// The stored document with this id, if indexed.
     pub fn get(&self, id: &str) -> Result<Option<IndexDoc>, KnowledgeError> {
         let searcher = self.reader.searcher();

@@ -9,12 +9,14 @@
 //! - [`index`]: the tantivy index: schema, upserts, BM25 search.
 //! - [`search`]: requests, validation, results, reciprocal-rank fusion.
 //! - [`linking`]: joining feedback to an open case of the same issue, and scoring it.
+//! - [`hybrid`]: BM25 and embeddings fused by reciprocal rank, with filters and facets.
 //! - [`eval`]: recall@5 and MRR of BM25, embeddings and hybrid on labelled queries.
 //! - [`vectors`]: embeddings beside the index, brute-force cosine search.
 //! - [`error`]: what can go wrong, split into the caller's fault and ours.
 
 pub mod error;
 pub mod eval;
+pub mod hybrid;
 pub mod import;
 pub mod index;
 pub mod linking;

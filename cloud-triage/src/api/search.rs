@@ -49,10 +49,21 @@ pub struct SearchParams {
     pub limit: Option<usize>,
     /// Hits to skip (default 0).
     pub offset: Option<usize>,
+    /// `bm25`, `embedding` or `hybrid` (default: hybrid when this service has embeddings).
+    pub mode: Option<String>,
 }
 
 impl SearchParams {
-    fn request(self) -> Result<SearchRequest, ApiError> {
+    fn request(self) -> Result<(SearchRequest, Option<qloop_knowledge::eval::Mode>), ApiError> {
+        let mode = self
+            .mode
+            .as_deref()
+            .map(|m| crate::cmd::knowledge::parse_mode(m).map_err(ApiError::BadRequest))
+            .transpose()?;
+        Ok((self.search_request()?, mode))
+    }
+
+    fn search_request(self) -> Result<SearchRequest, ApiError> {
         let kind = self
             .kind
             .as_deref()
@@ -108,17 +119,33 @@ impl SearchParams {
 )]
 pub async fn search(
     index: Option<Extension<Arc<KnowledgeIndex>>>,
+    vectors: Option<Extension<Arc<crate::knowledge::Vectors>>>,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Json<qloop_knowledge::SearchResults>, ApiError> {
+    use qloop_knowledge::eval::Mode;
     let Some(Extension(index)) = index else {
         return Err(ApiError::Unavailable(
             "no knowledge index in this service".into(),
         ));
     };
-    let req = params.request()?;
-    let results = tokio::task::spawn_blocking(move || index.search(&req))
-        .await
-        .map_err(|e| ApiError::Internal(format!("search task failed: {e}")))?;
+    let (req, mode) = params.request()?;
+    let results = match (mode, vectors) {
+        (Some(Mode::Bm25), _) | (None, None) => {
+            tokio::task::spawn_blocking(move || index.search(&req))
+                .await
+                .map_err(|e| ApiError::Internal(format!("search task failed: {e}")))?
+        }
+        (Some(_), None) => {
+            return Err(ApiError::Unavailable(
+                "this service has no embeddings; use mode=bm25".into(),
+            ))
+        }
+        (mode, Some(Extension(vectors))) => {
+            vectors
+                .search(&index, &req, mode.unwrap_or(Mode::Hybrid))
+                .await
+        }
+    };
     results.map(Json).map_err(|e| match e {
         e if e.is_bad_request() => ApiError::BadRequest(e.to_string()),
         KnowledgeError::Index(e) => ApiError::Internal(format!("search index: {e}")),

@@ -20,6 +20,15 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The embedding vectors of this data directory, with the model loaded.
+    pub async fn vectors(&self) -> anyhow::Result<knowledge::Vectors> {
+        let dir = tokio::task::spawn_blocking(qloop_models::weights::embedding_model_dir).await??;
+        let embedder =
+            tokio::task::spawn_blocking(move || qloop_models::Embedder::load(&dir)).await??;
+        knowledge::Vectors::open(&self.data_dir, embedder)
+    }
+
+    /// The database of this data directory (or `--database-url`).
     pub async fn store(&self) -> anyhow::Result<Store> {
         std::fs::create_dir_all(&self.data_dir)?;
         let mut config = ServiceConfig::local(self.data_dir.clone());
@@ -43,7 +52,8 @@ pub struct ImportArgs {
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let store = args.data.store().await?;
     let index = knowledge::open_index(&args.data.data_dir)?;
-    let report = knowledge::import_file(&store, &index, &args.file).await?;
+    let vectors = args.data.vectors().await?;
+    let report = knowledge::import_file(&store, &index, Some(&vectors), &args.file).await?;
     for reason in report.rejected.iter().take(20) {
         eprintln!("skipped {reason}");
     }
@@ -69,7 +79,8 @@ pub struct ReindexArgs {
 pub async fn reindex(args: ReindexArgs) -> anyhow::Result<()> {
     let store = args.data.store().await?;
     let index = knowledge::open_index(&args.data.data_dir)?;
-    let r = knowledge::reindex(&store, &index).await?;
+    let vectors = args.data.vectors().await?;
+    let r = knowledge::reindex(&store, &index, Some(&vectors)).await?;
     println!(
         "reindexed {} known issues, {} cases, {} feedback",
         r.known_issues, r.cases, r.feedback
@@ -130,6 +141,20 @@ pub struct SearchArgs {
     /// Hits to skip.
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
+    /// Ranking: bm25, embedding, or hybrid (both fused by reciprocal rank).
+    #[arg(long, default_value = "hybrid", value_parser = parse_mode)]
+    pub mode: qloop_knowledge::eval::Mode,
+}
+
+/// A ranking mode by name.
+pub fn parse_mode(s: &str) -> Result<qloop_knowledge::eval::Mode, String> {
+    use qloop_knowledge::eval::Mode;
+    match s {
+        "bm25" => Ok(Mode::Bm25),
+        "embedding" => Ok(Mode::Embedding),
+        "hybrid" => Ok(Mode::Hybrid),
+        other => Err(format!("{other:?} is not one of bm25, embedding, hybrid")),
+    }
 }
 
 fn parse_kind(s: &str) -> Result<DocKind, String> {
@@ -167,7 +192,16 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
         limit: args.limit,
         offset: args.offset,
     };
-    let results = index.search(&req)?;
+    let results = match args.mode {
+        qloop_knowledge::eval::Mode::Bm25 => index.search(&req)?,
+        mode => {
+            args.data
+                .vectors()
+                .await?
+                .search(&index, &req, mode)
+                .await?
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string(&results)?);
         return Ok(());
