@@ -1,7 +1,7 @@
 //! The Rust embedder reproduces all-MiniLM-L6-v2: its vectors for a fixture
-//! set match reference vectors computed once, independently, from the same
-//! weights (models/reference/make_reference.py), with min cosine >= 0.999 —
-//! also when the sentences share a padded batch, and sorted or not.
+//! set match reference vectors produced once by sentence-transformers from
+//! the same weights (models/reference/make_reference_st.py), with min cosine
+//! >= 0.999 — also when the sentences share a padded batch, sorted or not.
 
 use qloop_models::{embed::Model, weights::embedding_model_dir, Embedder, EMBEDDING_DIM};
 

@@ -1,0 +1,82 @@
+//! Embedding throughput of qloop's embedder on 1,000 driver sentences, at
+//! batch 1 and batch 32 (sorted by length, and unsorted), as JSON lines.
+//! `models/bench/bench_embed.sh` runs this and sentence-transformers on the
+//! same sentences in one run and prints the ratios.
+//!
+//! `cargo run --release -p qloop-models --example bench_embed -- [SENTENCES_OUT]`
+
+use std::time::Instant;
+
+use qloop_models::{embed::Model, weights::embedding_model_dir};
+
+/// 1,000 sentences as drivers put them: the sentences of real owner
+/// complaints (5 to 40 words), lower-cased, in file order.
+fn sentences() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nhtsa");
+    let mut out = Vec::new();
+    for file in [
+        "complaints-dev.jsonl",
+        "complaints-test.jsonl",
+        "complaints-sample.jsonl",
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).expect("complaint data");
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+            let narrative = v["narrative"].as_str().unwrap_or_default().to_lowercase();
+            for s in narrative.split(". ") {
+                let words = s.split_whitespace().count();
+                if (5..=40).contains(&words) {
+                    out.push(s.trim().to_string());
+                    if out.len() == 1000 {
+                        return out;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let texts = sentences();
+    if let Some(out) = std::env::args().nth(1) {
+        std::fs::write(&out, texts.join("\n"))?;
+    }
+    let mut model = Model::load(&embedding_model_dir()?)?;
+    model.embed(&texts[..32])?; // warm up
+    let time = |f: &mut dyn FnMut() -> Result<(), Box<dyn std::error::Error>>| -> Result<f64, Box<dyn std::error::Error>> {
+        let t = Instant::now();
+        f()?;
+        Ok(texts.len() as f64 / t.elapsed().as_secs_f64())
+    };
+    let batch32_sorted = time(&mut || {
+        model.embed(&texts)?;
+        Ok(())
+    })?;
+    model.sort_by_length = false;
+    let batch32_unsorted = time(&mut || {
+        model.embed(&texts)?;
+        Ok(())
+    })?;
+    let batch1 = time(&mut || {
+        for t in &texts {
+            model.embed(std::slice::from_ref(t))?;
+        }
+        Ok(())
+    })?;
+    for (batch, name, rate) in [
+        (32, "sorted", batch32_sorted),
+        (32, "unsorted", batch32_unsorted),
+        (1, "single", batch1),
+    ] {
+        println!(
+            "{}",
+            serde_json::json!({"bench": "embed", "impl": "qloop-candle", "batch": batch, "order": name, "sentences": texts.len(), "per_sec": rate})
+        );
+    }
+    println!(
+        "{}",
+        serde_json::json!({"bench": "embed_sort_gain", "impl": "qloop-candle", "batch": 32, "baseline": "unsorted", "ratio": batch32_sorted / batch32_unsorted})
+    );
+    Ok(())
+}
