@@ -15,7 +15,8 @@ async fn main() -> anyhow::Result<()> {
         | Command::Reindex(_)
         | Command::Train(_)
         | Command::Eval(_)
-        | Command::EvalSearch(_) => "warn",
+        | Command::EvalSearch(_)
+        | Command::EvalLinking(_) => "warn",
         _ => "info,rumqttd=warn,sqlx=warn,tantivy=warn",
     };
     tracing_subscriber::fmt()
@@ -32,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Search(args) => knowledge::search(args).await,
         Command::Reindex(args) => knowledge::reindex(args).await,
         Command::EvalSearch(args) => knowledge::eval_search(args).await,
+        Command::EvalLinking(args) => knowledge::eval_linking(args).await,
         Command::Train(args) => triage::train(args).await,
         Command::Eval(args) => triage::eval(args).await,
     }

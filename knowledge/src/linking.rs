@@ -21,7 +21,10 @@ pub struct LinkPolicy {
 impl Default for LinkPolicy {
     fn default() -> Self {
         Self {
-            min_similarity: 0.80,
+            // Chosen by `cloud-triage eval-linking` on complaints-dev: 0.6
+            // keeps purity at 0.977 (0.965 at 0.5) while opening 448 cases
+            // for 314 true issues (571 at 0.8).
+            min_similarity: 0.60,
             same_category: true,
             same_model_family: true,
             window_days: 90,
@@ -223,6 +226,28 @@ mod tests {
     }
 
     #[test]
+    fn a_replay_joins_similar_reports_and_opens_cases_for_the_rest() {
+        let item = |v: [f32; 2], cat: &str| ReplayItem {
+            vector: v.to_vec(),
+            category: cat.into(),
+            model_family: "FORD ESCAPE".into(),
+            at_ms: 0,
+        };
+        let items = vec![
+            item([1.0, 0.0], "brakes"),
+            item([0.95, 0.05], "brakes"),
+            item([0.0, 1.0], "brakes"),
+            item([1.0, 0.0], "hvac"),
+        ];
+        let cases = replay(&LinkPolicy::default(), &items);
+        assert_eq!(
+            cases,
+            vec![0, 0, 1, 2],
+            "similar joins; dissimilar or other category opens"
+        );
+    }
+
+    #[test]
     fn purity_and_completeness_follow_their_definitions() {
         let truth: Vec<String> = ["a", "a", "a", "b", "b"].map(String::from).to_vec();
         let q = cluster_quality(&truth, &[1, 1, 2, 2, 2]);
@@ -235,4 +260,60 @@ mod tests {
         let perfect = cluster_quality(&truth, &[7, 7, 7, 9, 9]);
         assert_eq!((perfect.purity, perfect.completeness), (1.0, 1.0));
     }
+}
+
+/// One feedback in a replay: its embedding, category, model family and time.
+#[derive(Debug, Clone)]
+pub struct ReplayItem {
+    /// Normalised embedding.
+    pub vector: Vec<f32>,
+    /// Category.
+    pub category: String,
+    /// Make and model.
+    pub model_family: String,
+    /// Captured at, Unix ms.
+    pub at_ms: i64,
+}
+
+/// Replays feedback in order through [`decide`], opening or joining cases
+/// as the service would (a case's vector is the centroid of its members);
+/// returns each item's case number.
+pub fn replay(policy: &LinkPolicy, items: &[ReplayItem]) -> Vec<i64> {
+    let mut open: Vec<OpenCase> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut assigned = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let new = NewFeedback {
+            vector: &item.vector,
+            category: &item.category,
+            model_family: &item.model_family,
+            at_ms: item.at_ms,
+        };
+        match decide(policy, &new, &open) {
+            LinkDecision::Link { case_id, .. } => {
+                let slot = case_id as usize;
+                members[slot].push(i);
+                let c = &mut open[slot];
+                c.vector = centroid(members[slot].iter().map(|&m| items[m].vector.as_slice()));
+                c.last_seen_ms = c.last_seen_ms.max(item.at_ms);
+                if !c.model_families.contains(&item.model_family) {
+                    c.model_families.push(item.model_family.clone());
+                }
+                assigned.push(case_id);
+            }
+            LinkDecision::Open => {
+                let id = open.len() as i64;
+                open.push(OpenCase {
+                    id,
+                    vector: item.vector.clone(),
+                    category: item.category.clone(),
+                    model_families: vec![item.model_family.clone()],
+                    last_seen_ms: item.at_ms,
+                });
+                members.push(vec![i]);
+                assigned.push(id);
+            }
+        }
+    }
+    assigned
 }

@@ -284,3 +284,82 @@ pub async fn eval_search(args: EvalSearchArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Flags of `eval-linking`.
+#[derive(Debug, Args)]
+pub struct EvalLinkingArgs {
+    /// Complaints to replay (JSON lines with make, model, component, narrative).
+    #[arg(long, default_value = "../shared/data/nhtsa/complaints-dev.jsonl")]
+    pub data: PathBuf,
+    /// Least members for a (make, model, category) group to count as one
+    /// fleet issue; smaller groups are replayed too, as unrelated reports.
+    #[arg(long, default_value_t = 5)]
+    pub min_group: usize,
+}
+
+/// Runs `eval-linking`: replays complaints through the linker at several
+/// similarity thresholds and prints cases opened versus true issues, purity
+/// and completeness, one JSON line per threshold.
+pub async fn eval_linking(args: EvalLinkingArgs) -> anyhow::Result<()> {
+    use qloop_knowledge::linking::{cluster_quality, replay, LinkPolicy, ReplayItem};
+    let taxonomy = qloop_models::Taxonomy::default_taxonomy();
+    let mut rows = Vec::new();
+    for line in std::fs::read_to_string(&args.data)?.lines() {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let (Some(text), Some(label)) = (v["narrative"].as_str(), v["component"].as_str()) else {
+            continue;
+        };
+        let Some(category) = taxonomy.category_of_label(label) else {
+            continue;
+        };
+        let family = format!(
+            "{} {}",
+            v["make"].as_str().unwrap_or(""),
+            v["model"].as_str().unwrap_or("")
+        );
+        rows.push((text.to_string(), category.to_string(), family));
+    }
+    let mut sizes = std::collections::HashMap::new();
+    for (_, c, f) in &rows {
+        *sizes.entry((c.clone(), f.clone())).or_insert(0usize) += 1;
+    }
+    let dir = qloop_models::weights::embedding_model_dir()?;
+    let embedder =
+        tokio::task::spawn_blocking(move || qloop_models::Embedder::load(&dir)).await??;
+    let vectors = embedder
+        .embed(rows.iter().map(|r| r.0.clone()).collect())
+        .await?;
+    let items: Vec<ReplayItem> = rows
+        .iter()
+        .zip(vectors)
+        .map(|((_, c, f), vector)| ReplayItem {
+            vector,
+            category: c.clone(),
+            model_family: f.clone(),
+            at_ms: 0,
+        })
+        .collect();
+    // Truth: a group of >= min_group reports is one issue; others are each their own.
+    let truth: Vec<String> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c, f))| {
+            if sizes[&(c.clone(), f.clone())] >= args.min_group {
+                format!("{f}/{c}")
+            } else {
+                format!("single-{i}")
+            }
+        })
+        .collect();
+    for min_similarity in [0.5f32, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9] {
+        let policy = LinkPolicy {
+            min_similarity,
+            ..LinkPolicy::default()
+        };
+        let q = cluster_quality(&truth, &replay(&policy, &items));
+        let mut v = serde_json::to_value(&q)?;
+        v["min_similarity"] = serde_json::json!(min_similarity);
+        println!("{v}");
+    }
+    Ok(())
+}

@@ -33,6 +33,8 @@ pub enum Command {
     Reindex(knowledge::ReindexArgs),
     /// Retrieval quality of BM25, embeddings and hybrid on labelled queries.
     EvalSearch(knowledge::EvalSearchArgs),
+    /// Replay complaints through the fleet linker: cases versus true issues, purity.
+    EvalLinking(knowledge::EvalLinkingArgs),
     /// Store labelled feedback for the triage classifier.
     Train(triage::TrainArgs),
     /// Score triage on labelled feedback: accuracy, macro-F1, safety recall.
