@@ -3,11 +3,15 @@
 //! `models/bench/bench_embed.sh` runs this and sentence-transformers on the
 //! same sentences in one run and prints the ratios.
 //!
+//! Then the service's shape: 1 and 8 concurrent callers, each embedding one
+//! sentence at a time through the embedding thread (as ingest handlers do),
+//! which runs requests that queue up together.
+//!
 //! `cargo run --release -p qloop-models --example bench_embed -- [SENTENCES_OUT]`
 
 use std::time::Instant;
 
-use qloop_models::{embed::Model, weights::embedding_model_dir};
+use qloop_models::{embed::Model, weights::embedding_model_dir, Embedder};
 
 /// 1,000 sentences as drivers put them: the sentences of real owner
 /// complaints (5 to 40 words), lower-cased, in file order.
@@ -77,6 +81,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{}",
         serde_json::json!({"bench": "embed_sort_gain", "impl": "qloop-candle", "batch": 32, "baseline": "unsorted", "ratio": batch32_sorted / batch32_unsorted})
+    );
+    drop(model);
+    let embedder = Embedder::load(&embedding_model_dir()?)?;
+    let mut by_callers = Vec::new();
+    for callers in [1usize, 8] {
+        let t = Instant::now();
+        std::thread::scope(|scope| -> Result<(), qloop_models::ModelError> {
+            let handles: Vec<_> = (0..callers)
+                .map(|c| {
+                    let embedder = embedder.clone();
+                    let texts = &texts;
+                    scope.spawn(move || -> Result<(), qloop_models::ModelError> {
+                        for text in texts.iter().skip(c).step_by(callers) {
+                            embedder.embed_blocking(vec![text.clone()])?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().expect("caller thread")?;
+            }
+            Ok(())
+        })?;
+        let rate = texts.len() as f64 / t.elapsed().as_secs_f64();
+        by_callers.push(rate);
+        println!(
+            "{}",
+            serde_json::json!({"bench": "embed_callers", "impl": "qloop-candle", "callers": callers, "texts_per_request": 1, "sentences": texts.len(), "per_sec": rate})
+        );
+    }
+    println!(
+        "{}",
+        serde_json::json!({"bench": "embed_coalesce_gain", "impl": "qloop-candle", "callers": 8, "baseline": "1 caller", "ratio": by_callers[1] / by_callers[0]})
     );
     Ok(())
 }

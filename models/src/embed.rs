@@ -8,7 +8,9 @@
 //! and truncates every text to a fixed 128 tokens, so padding is replaced by
 //! longest-in-batch and truncation set to the model's 256; and texts are
 //! sorted by length before batching, so short texts are not padded to the
-//! longest of a random batch.
+//! longest of a random batch. Requests that queue up while the thread is busy
+//! are run together (see [`COALESCE_MAX_TEXTS`]): concurrent callers with one
+//! text each get batched forward passes instead of a queue of batch-1 runs.
 
 use std::{
     path::{Path, PathBuf},
@@ -30,12 +32,75 @@ pub const MAX_TOKENS: usize = 256;
 /// Texts per forward pass.
 pub const BATCH: usize = 32;
 
-type Reply = std::sync::mpsc::Sender<Result<Vec<Vec<f32>>, ModelError>>;
-type AsyncReply = tokio::sync::oneshot::Sender<Result<Vec<Vec<f32>>, ModelError>>;
+/// Most texts the embedding thread takes from queued requests into one run.
+pub const COALESCE_MAX_TEXTS: usize = 256;
 
-enum Job {
-    Blocking(Vec<String>, Reply),
-    Async(Vec<String>, AsyncReply),
+type Outcome = Result<Vec<Vec<f32>>, ModelError>;
+
+enum Reply {
+    Blocking(mpsc::Sender<Outcome>),
+    Async(tokio::sync::oneshot::Sender<Outcome>),
+}
+
+struct Job {
+    texts: Vec<String>,
+    reply: Reply,
+}
+
+impl Job {
+    fn answer(self, outcome: Outcome) {
+        // The caller may have gone away (a dropped future); nothing to tell it.
+        let _ = match self.reply {
+            Reply::Blocking(tx) => tx.send(outcome).map_err(|_| ()),
+            Reply::Async(tx) => tx.send(outcome).map_err(|_| ()),
+        };
+    }
+}
+
+/// Takes `first` and whatever requests are already queued behind it, up to
+/// `max_texts` texts, so concurrent callers (ingest handlers embedding one
+/// transcript each) share forward passes instead of queueing batch-1 runs.
+/// Never waits for more work.
+fn coalesce(first: Job, rx: &mpsc::Receiver<Job>, max_texts: usize) -> Vec<Job> {
+    let mut texts = first.texts.len();
+    let mut jobs = vec![first];
+    while texts < max_texts {
+        match rx.try_recv() {
+            Ok(job) => {
+                texts += job.texts.len();
+                jobs.push(job);
+            }
+            Err(_) => break,
+        }
+    }
+    jobs
+}
+
+/// Runs queued requests together; a failing combined run is retried request
+/// by request so one bad request cannot fail the others.
+fn run_jobs(model: &Model, mut jobs: Vec<Job>) {
+    if jobs.len() == 1 {
+        let job = jobs.remove(0);
+        let outcome = model.embed(&job.texts);
+        job.answer(outcome);
+        return;
+    }
+    let all: Vec<String> = jobs.iter().flat_map(|j| j.texts.iter().cloned()).collect();
+    match model.embed(&all) {
+        Ok(vectors) => {
+            let mut vectors = vectors.into_iter();
+            for job in jobs {
+                let mine: Vec<Vec<f32>> = vectors.by_ref().take(job.texts.len()).collect();
+                job.answer(Ok(mine));
+            }
+        }
+        Err(_) => {
+            for job in jobs {
+                let outcome = model.embed(&job.texts);
+                job.answer(outcome);
+            }
+        }
+    }
 }
 
 /// A handle to the embedding thread.
@@ -68,15 +133,8 @@ impl Embedder {
         thread::Builder::new()
             .name("embedder".into())
             .spawn(move || {
-                for job in rx {
-                    match job {
-                        Job::Blocking(texts, reply) => {
-                            let _ = reply.send(model.embed(&texts));
-                        }
-                        Job::Async(texts, reply) => {
-                            let _ = reply.send(model.embed(&texts));
-                        }
-                    }
+                while let Ok(first) = rx.recv() {
+                    run_jobs(&model, coalesce(first, &rx, COALESCE_MAX_TEXTS));
                 }
             })
             .map_err(|e| ModelError::Data(format!("starting the embedding thread: {e}")))?;
@@ -87,7 +145,10 @@ impl Embedder {
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ModelError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.jobs
-            .send(Job::Async(texts, tx))
+            .send(Job {
+                texts,
+                reply: Reply::Async(tx),
+            })
             .map_err(|_| ModelError::Stopped)?;
         rx.await.map_err(|_| ModelError::Stopped)?
     }
@@ -96,7 +157,10 @@ impl Embedder {
     pub fn embed_blocking(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ModelError> {
         let (tx, rx) = mpsc::channel();
         self.jobs
-            .send(Job::Blocking(texts, tx))
+            .send(Job {
+                texts,
+                reply: Reply::Blocking(tx),
+            })
             .map_err(|_| ModelError::Stopped)?;
         rx.recv().map_err(|_| ModelError::Stopped)?
     }
@@ -216,5 +280,52 @@ impl Model {
         let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
         let normalised = mean.broadcast_div(&norm)?;
         Ok(normalised.to_vec2::<f32>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(n: usize) -> (Job, mpsc::Receiver<Outcome>) {
+        let (tx, rx) = mpsc::channel();
+        let texts = (0..n).map(|i| format!("text {i}")).collect();
+        (
+            Job {
+                texts,
+                reply: Reply::Blocking(tx),
+            },
+            rx,
+        )
+    }
+
+    /// Queued requests join the running one until the text budget is spent;
+    /// the rest stay queued, in order, for the next run.
+    #[test]
+    fn queued_requests_join_one_run_up_to_the_text_budget() {
+        let (tx, rx) = mpsc::channel();
+        let mut replies = Vec::new();
+        for n in [1, 1, 3, 1, 1] {
+            let (j, r) = job(n);
+            tx.send(j).unwrap();
+            replies.push(r);
+        }
+        let (first, _r) = job(1);
+        let run = coalesce(first, &rx, 4);
+        let sizes: Vec<usize> = run.iter().map(|j| j.texts.len()).collect();
+        assert_eq!(sizes, vec![1, 1, 1, 3], "stops once 4 texts are taken");
+        let next = coalesce(rx.recv().unwrap(), &rx, 4);
+        assert_eq!(
+            next.iter().map(|j| j.texts.len()).collect::<Vec<_>>(),
+            vec![1, 1]
+        );
+    }
+
+    /// With nothing queued, a request runs alone at once.
+    #[test]
+    fn a_lone_request_is_not_held_back() {
+        let (_tx, rx) = mpsc::channel::<Job>();
+        let (first, _r) = job(2);
+        assert_eq!(coalesce(first, &rx, COALESCE_MAX_TEXTS).len(), 1);
     }
 }
