@@ -1,5 +1,7 @@
 //! Embedding throughput of qloop's embedder on 1,000 driver sentences, at
-//! batch 1 and batch 32 (sorted by length, and unsorted), as JSON lines.
+//! batch 1 and batch 32 (sorted by length, and unsorted), as JSON lines: with
+//! candle-transformers' BertModel (`qloop-candle`) and with qloop's own
+//! encoder (`qloop-packed`, the one the service uses), in the same run.
 //! `models/bench/bench_embed.sh` runs this and sentence-transformers on the
 //! same sentences in one run and prints the ratios.
 //!
@@ -11,7 +13,11 @@
 
 use std::time::Instant;
 
-use qloop_models::{embed::Model, weights::embedding_model_dir, Embedder};
+use qloop_models::{
+    embed::{EngineKind, Model},
+    weights::embedding_model_dir,
+    Embedder,
+};
 
 /// 1,000 sentences as drivers put them: the sentences of real owner
 /// complaints (5 to 40 words), lower-cased, in file order.
@@ -46,44 +52,58 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(out) = std::env::args().nth(1) {
         std::fs::write(&out, texts.join("\n"))?;
     }
-    let mut model = Model::load(&embedding_model_dir()?)?;
-    model.embed(&texts[..32])?; // warm up
-    let time = |f: &mut dyn FnMut() -> Result<(), Box<dyn std::error::Error>>| -> Result<f64, Box<dyn std::error::Error>> {
-        let t = Instant::now();
-        f()?;
-        Ok(texts.len() as f64 / t.elapsed().as_secs_f64())
-    };
-    let batch32_sorted = time(&mut || {
-        model.embed(&texts)?;
-        Ok(())
-    })?;
-    model.sort_by_length = false;
-    let batch32_unsorted = time(&mut || {
-        model.embed(&texts)?;
-        Ok(())
-    })?;
-    let batch1 = time(&mut || {
-        for t in &texts {
-            model.embed(std::slice::from_ref(t))?;
-        }
-        Ok(())
-    })?;
-    for (batch, name, rate) in [
-        (32, "sorted", batch32_sorted),
-        (32, "unsorted", batch32_unsorted),
-        (1, "single", batch1),
+    let dir = embedding_model_dir()?;
+    let mut rates = Vec::new();
+    for (kind, name) in [
+        (EngineKind::Candle, "qloop-candle"),
+        (EngineKind::Packed, "qloop-packed"),
     ] {
+        let mut model = Model::load_with(&dir, kind)?;
+        model.embed(&texts[..32])?; // warm up
+        let time = |f: &mut dyn FnMut() -> Result<(), Box<dyn std::error::Error>>| -> Result<f64, Box<dyn std::error::Error>> {
+            let t = Instant::now();
+            f()?;
+            Ok(texts.len() as f64 / t.elapsed().as_secs_f64())
+        };
+        let batch32_sorted = time(&mut || {
+            model.embed(&texts)?;
+            Ok(())
+        })?;
+        model.sort_by_length = false;
+        let batch32_unsorted = time(&mut || {
+            model.embed(&texts)?;
+            Ok(())
+        })?;
+        let batch1 = time(&mut || {
+            for t in &texts {
+                model.embed(std::slice::from_ref(t))?;
+            }
+            Ok(())
+        })?;
+        for (batch, order, rate) in [
+            (32, "sorted", batch32_sorted),
+            (32, "unsorted", batch32_unsorted),
+            (1, "single", batch1),
+        ] {
+            println!(
+                "{}",
+                serde_json::json!({"bench": "embed", "impl": name, "batch": batch, "order": order, "sentences": texts.len(), "per_sec": rate})
+            );
+        }
         println!(
             "{}",
-            serde_json::json!({"bench": "embed", "impl": "qloop-candle", "batch": batch, "order": name, "sentences": texts.len(), "per_sec": rate})
+            serde_json::json!({"bench": "embed_sort_gain", "impl": name, "batch": 32, "baseline": "unsorted", "ratio": batch32_sorted / batch32_unsorted})
+        );
+        rates.push((batch32_sorted, batch1));
+    }
+    for (i, batch) in [32, 1].into_iter().enumerate() {
+        let pick = |r: (f64, f64)| if i == 0 { r.0 } else { r.1 };
+        println!(
+            "{}",
+            serde_json::json!({"bench": "embed_engine_gain", "batch": batch, "impl": "qloop-packed", "baseline": "qloop-candle", "ratio": pick(rates[1]) / pick(rates[0])})
         );
     }
-    println!(
-        "{}",
-        serde_json::json!({"bench": "embed_sort_gain", "impl": "qloop-candle", "batch": 32, "baseline": "unsorted", "ratio": batch32_sorted / batch32_unsorted})
-    );
-    drop(model);
-    let embedder = Embedder::load(&embedding_model_dir()?)?;
+    let embedder = Embedder::load(&dir)?;
     let mut by_callers = Vec::new();
     for callers in [1usize, 8] {
         let t = Instant::now();
@@ -109,12 +129,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         by_callers.push(rate);
         println!(
             "{}",
-            serde_json::json!({"bench": "embed_callers", "impl": "qloop-candle", "callers": callers, "texts_per_request": 1, "sentences": texts.len(), "per_sec": rate})
+            serde_json::json!({"bench": "embed_callers", "impl": "qloop-packed", "callers": callers, "texts_per_request": 1, "sentences": texts.len(), "per_sec": rate})
         );
     }
     println!(
         "{}",
-        serde_json::json!({"bench": "embed_coalesce_gain", "impl": "qloop-candle", "callers": 8, "baseline": "1 caller", "ratio": by_callers[1] / by_callers[0]})
+        serde_json::json!({"bench": "embed_coalesce_gain", "impl": "qloop-packed", "callers": 8, "baseline": "1 caller", "ratio": by_callers[1] / by_callers[0]})
     );
     Ok(())
 }

@@ -171,9 +171,24 @@ impl Embedder {
     }
 }
 
+/// Which implementation runs the encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    /// qloop's own encoder ([`crate::bert`]): unpadded, fused; the default.
+    Packed,
+    /// candle-transformers' `BertModel` on padded batches; kept to measure
+    /// against (`examples/bench_embed.rs`).
+    Candle,
+}
+
+enum Engine {
+    Packed(crate::bert::Encoder),
+    Candle(BertModel),
+}
+
 /// The model itself; lives on the embedding thread.
 pub struct Model {
-    bert: BertModel,
+    engine: Engine,
     tokenizer: Tokenizer,
     device: Device,
     /// Sort each call's texts by length before batching.
@@ -195,6 +210,11 @@ fn file(dir: &Path, name: &str) -> Result<PathBuf, ModelError> {
 impl Model {
     /// Loads config, tokenizer and weights from `dir`.
     pub fn load(dir: &Path) -> Result<Model, ModelError> {
+        Model::load_with(dir, EngineKind::Packed)
+    }
+
+    /// Loads with the given encoder implementation.
+    pub fn load_with(dir: &Path, kind: EngineKind) -> Result<Model, ModelError> {
         let config_path = file(dir, "config.json")?;
         let config: Config =
             serde_json::from_str(&std::fs::read_to_string(&config_path).map_err(|e| {
@@ -224,12 +244,21 @@ impl Model {
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
         let weights = file(dir, "model.safetensors")?;
         let device = Device::Cpu;
-        // SAFETY: the weights file is memory-mapped read-only; qloop never
-        // writes it while running (models/fetch.sh replaces the folder atomically).
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &device)? };
-        let bert = BertModel::load(vb, &config)?;
+        let engine = match kind {
+            EngineKind::Packed => {
+                Engine::Packed(crate::bert::Encoder::from_safetensors(&weights, &config)?)
+            }
+            EngineKind::Candle => {
+                // SAFETY: the weights file is memory-mapped read-only; qloop never
+                // writes it while running (models/fetch.sh replaces the folder atomically).
+                let vb = unsafe {
+                    VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &device)?
+                };
+                Engine::Candle(BertModel::load(vb, &config)?)
+            }
+        };
         Ok(Model {
-            bert,
+            engine,
             tokenizer,
             device,
             sort_by_length: true,
@@ -257,6 +286,20 @@ impl Model {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+        let bert = match &self.engine {
+            Engine::Packed(encoder) => {
+                // Padding stripped: the encoder packs the real tokens.
+                let seqs: Vec<(&[u32], &[u32])> = encodings
+                    .iter()
+                    .map(|e| {
+                        let n = e.get_attention_mask().iter().filter(|&&m| m != 0).count();
+                        (&e.get_ids()[..n], &e.get_type_ids()[..n])
+                    })
+                    .collect();
+                return encoder.embed(&seqs);
+            }
+            Engine::Candle(bert) => bert,
+        };
         let rows = encodings.len();
         let cols = encodings.first().map_or(0, |e| e.get_ids().len());
         let flat = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Vec<u32> {
@@ -272,7 +315,7 @@ impl Model {
             (rows, cols),
             &self.device,
         )?;
-        let hidden = self.bert.forward(&ids, &types, Some(&mask))?; // (rows, cols, 384)
+        let hidden = bert.forward(&ids, &types, Some(&mask))?; // (rows, cols, 384)
         let mask_f = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (rows, cols, 1)
         let summed = hidden.broadcast_mul(&mask_f)?.sum(1)?; // (rows, 384)
         let counts = mask_f.sum(1)?.clamp(1e-9, f64::MAX)?; // (rows, 1)

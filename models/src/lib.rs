@@ -3,13 +3,15 @@
 //!
 //! # Layout
 //! - [`weights`]: where the model folder is; fetched on first use.
-//! - [`embed`]: all-MiniLM-L6-v2 on candle, on its own thread.
+//! - [`embed`]: all-MiniLM-L6-v2 on its own thread.
+//! - [`bert`]: the encoder itself (unpadded, fused CPU forward pass).
 //! - [`taxonomy`]: categories, departments, exemplars, outside-label mapping.
 //! - [`classify`]: kNN category classifier with confidence.
 //! - [`severity`]: `major`/`minor` from words and telemetry.
 //! - [`eval`]: accuracy, macro-F1, per category, safety recall/precision.
 //! - [`error`]: what can go wrong.
 
+pub mod bert;
 pub mod classify;
 pub mod embed;
 pub mod error;
