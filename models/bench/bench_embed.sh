@@ -11,7 +11,7 @@ cargo run --release --locked -q -p qloop-models --example bench_embed -- "$tmp/s
 python3 models/bench/st_bench.py "$tmp/sentences.txt" models/weights/all-MiniLM-L6-v2 | tee "$tmp/st.jsonl"
 python3 - "$tmp/qloop.jsonl" "$tmp/st.jsonl" <<'PY'
 import json, sys
-q = [json.loads(l) for l in open(sys.argv[1]) if '"per_sec"' in l]
+q = [r for r in map(json.loads, open(sys.argv[1])) if r.get("bench") == "embed" and r.get("impl") == "qloop-packed"]
 s = [json.loads(l) for l in open(sys.argv[2])]
 for batch in (32, 1):
     mine = max(r["per_sec"] for r in q if r["batch"] == batch)

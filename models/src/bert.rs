@@ -338,11 +338,33 @@ pub fn erf(x: f32) -> f32 {
 }
 
 fn gelu(x: &mut [f32]) {
-    x.par_chunks_mut(8192).for_each(|chunk| {
-        for v in chunk {
-            *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
-        }
-    });
+    x.par_chunks_mut(8192).for_each(gelu_chunk);
+}
+
+fn gelu_chunk(chunk: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        // SAFETY: this CPU has AVX2 and FMA, checked just above.
+        unsafe { gelu_chunk_avx2_fma(chunk) };
+        return;
+    }
+    gelu_chunk_generic(chunk);
+}
+
+/// The same loop compiled for AVX2 + FMA: `mul_add` becomes one instruction
+/// and 8 lanes per step. Without the target feature, `mul_add` is a call to
+/// a software `fmaf` (perf showed it taking a quarter of the run).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn gelu_chunk_avx2_fma(chunk: &mut [f32]) {
+    gelu_chunk_generic(chunk);
+}
+
+#[inline(always)]
+fn gelu_chunk_generic(chunk: &mut [f32]) {
+    for v in chunk {
+        *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
+    }
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
