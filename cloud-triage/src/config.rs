@@ -33,6 +33,8 @@ pub struct ServiceConfig {
     pub ingest_concurrency: usize,
     /// Shared-subscription group; workers in one group split the messages.
     pub share_group: String,
+    /// Linking, emerging-issue and knowledge-match policy.
+    pub policy: crate::policy::Policy,
 }
 
 impl ServiceConfig {
@@ -48,6 +50,7 @@ impl ServiceConfig {
             mqtt_ca_file: None,
             ingest_concurrency: 8,
             share_group: qloop_protocol::topic::SHARE_GROUP.into(),
+            policy: crate::policy::Policy::default(),
         }
     }
 
@@ -79,6 +82,7 @@ impl ServiceConfig {
                 self.share_group
             );
         }
+        self.policy.validate()?;
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:")
                 || url.starts_with("postgres://")

@@ -10,7 +10,13 @@ use std::{
 use anyhow::Context;
 use qloop_knowledge::{import::parse_known_issues, KnowledgeIndex};
 
-use crate::{now_ms, store::Store};
+use crate::{
+    now_ms,
+    store::{
+        ingest::{KNOWN_ISSUE, SIMILAR_CASE},
+        CaseMatch, Store,
+    },
+};
 
 /// The index folder inside a data directory.
 pub fn index_dir(data_dir: &Path) -> PathBuf {
@@ -164,7 +170,15 @@ async fn index_pass(
         })
         .collect();
     if let Some(v) = vectors {
-        v.add(&feedback).await?;
+        // Triage already embedded most feedback; embed only the rest.
+        let stored = store.feedback_vectors_since(feedback_mark).await?;
+        let missing: Vec<_> = feedback
+            .iter()
+            .filter(|d| !stored.iter().any(|(id, _)| *id == d.id))
+            .cloned()
+            .collect();
+        v.put(&stored)?;
+        v.add(&missing).await?;
         v.add(&cases).await?;
         v.add(&closed).await?;
     }
@@ -224,6 +238,72 @@ impl Vectors {
         }
         v.save(&self.path)?;
         Ok(())
+    }
+
+    /// Stores vectors made elsewhere (triage's embedding of a feedback).
+    pub fn put(&self, vectors: &[(String, Vec<f32>)]) -> anyhow::Result<()> {
+        if vectors.is_empty() {
+            return Ok(());
+        }
+        let mut v = self.vectors.write().unwrap_or_else(|p| p.into_inner());
+        for (id, e) in vectors {
+            v.upsert(id, e)?;
+        }
+        v.save(&self.path)?;
+        Ok(())
+    }
+
+    /// Known issues and similar cases for a feedback's words and embedding:
+    /// hybrid search per kind, each hit with its cosine similarity to the
+    /// feedback. Search failures are logged and give no matches: knowledge
+    /// helps triage but never stops it.
+    pub fn find_matches(
+        &self,
+        index: &KnowledgeIndex,
+        text: &str,
+        vector: &[f32],
+        policy: &crate::policy::MatchPolicy,
+    ) -> Vec<CaseMatch> {
+        use qloop_knowledge::{eval::Mode, DocKind, Filters, SearchRequest};
+        let q = qloop_knowledge::search::plain_query(text);
+        let mut out = Vec::new();
+        for (kind, limit, label) in [
+            (DocKind::KnownIssue, policy.known_issues, KNOWN_ISSUE),
+            (DocKind::Case, policy.similar_cases, SIMILAR_CASE),
+        ] {
+            if limit == 0 {
+                continue;
+            }
+            let req = SearchRequest {
+                q: q.clone(),
+                filters: Filters {
+                    kind: Some(kind),
+                    ..Filters::default()
+                },
+                limit,
+                offset: 0,
+            };
+            let v = self.vectors.read().unwrap_or_else(|p| p.into_inner());
+            match qloop_knowledge::hybrid::search(index, &v, &req, Some(vector), Mode::Hybrid) {
+                Ok(results) => out.extend(results.hits.into_iter().map(|h| {
+                    CaseMatch {
+                        similarity: v
+                            .get(&h.id)
+                            .map(|d| f64::from(qloop_knowledge::linking::cosine(d, vector))),
+                        doc_id: h.id,
+                        kind: label.to_string(),
+                        score: f64::from(h.score),
+                        title: h.title,
+                        containment: h.doc.containment,
+                        remedy: h.doc.remedy,
+                    }
+                })),
+                Err(e) => {
+                    tracing::warn!(error = %e, kind = label, "knowledge search for triage failed")
+                }
+            }
+        }
+        out
     }
 
     /// Hybrid (or embedding-only) search for `req`.

@@ -24,6 +24,7 @@ pub mod downlink;
 pub mod ingest;
 pub mod knowledge;
 pub mod mqtt;
+pub mod policy;
 pub mod service;
 pub mod store;
 pub mod triage;

@@ -16,7 +16,8 @@ async fn main() -> anyhow::Result<()> {
         | Command::Train(_)
         | Command::Eval(_)
         | Command::EvalSearch(_)
-        | Command::EvalLinking(_) => "warn",
+        | Command::EvalLinking(_)
+        | Command::PrintDefaultPolicy => "warn",
         _ => "info,rumqttd=warn,sqlx=warn,tantivy=warn",
     };
     tracing_subscriber::fmt()
@@ -36,5 +37,9 @@ async fn main() -> anyhow::Result<()> {
         Command::EvalLinking(args) => knowledge::eval_linking(args).await,
         Command::Train(args) => triage::train(args).await,
         Command::Eval(args) => triage::eval(args).await,
+        Command::PrintDefaultPolicy => {
+            print!("{}", cloud_triage::policy::DEFAULT_POLICY_TOML);
+            Ok(())
+        }
     }
 }

@@ -85,8 +85,6 @@ impl Service {
             model = triage.embedder().model_version(),
             "triage ready"
         );
-        let handler =
-            IngestHandler::new(store.clone(), audio, wake.clone()).with_triage(triage.clone());
 
         let mut tasks = vec![
             tokio::spawn(run_event_loop(
@@ -96,12 +94,6 @@ impl Service {
                 status.clone(),
                 config.subscription_filter(),
                 stopped(stop_rx.clone()),
-            )),
-            tokio::spawn(run_pipeline(
-                client.clone(),
-                publish_rx,
-                handler,
-                config.ingest_concurrency,
             )),
             tokio::spawn(downlink::run_event_loop(
                 downlink_client.clone(),
@@ -114,7 +106,7 @@ impl Service {
                 downlink_client,
                 tracker,
                 acked,
-                wake,
+                wake.clone(),
                 stopped(stop_rx.clone()),
             )),
         ];
@@ -129,6 +121,16 @@ impl Service {
             &config.data_dir,
             triage.embedder().clone(),
         )?);
+        let handler = IngestHandler::new(store.clone(), audio, wake.clone())
+            .with_triage(triage.clone())
+            .with_knowledge(knowledge.clone(), vectors.clone())
+            .with_policy(config.policy);
+        tasks.push(tokio::spawn(run_pipeline(
+            client.clone(),
+            publish_rx,
+            handler,
+            config.ingest_concurrency,
+        )));
         tasks.push(tokio::spawn(crate::knowledge::run_indexer(
             store.clone(),
             knowledge.clone(),

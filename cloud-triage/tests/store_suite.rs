@@ -18,3 +18,6 @@ mod lifecycle;
 
 #[path = "store_suite/updates.rs"]
 mod updates;
+
+#[path = "store_suite/linking.rs"]
+mod linking;

@@ -17,6 +17,36 @@ pub const MAX_LIMIT: usize = 100;
 /// Deepest offset (offset + limit), so paging cannot make a search unbounded.
 pub const MAX_WINDOW: usize = 10_000;
 
+/// A driver's sentence as a query of plain words: no query syntax (so
+/// nothing a driver says is a syntax error), at most [`MAX_QUERY_CHARS`].
+pub fn plain_query(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '\'' || c == '-' || c == '.' || c == ',' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let mut out = String::new();
+    for word in cleaned.split_whitespace() {
+        let word = word.trim_start_matches(['-', '\'']);
+        if word.is_empty() || matches!(word, "AND" | "OR" | "NOT" | "IN") {
+            continue;
+        }
+        if out.chars().count() + word.chars().count() + 1 > MAX_QUERY_CHARS {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
 /// Filters; every one given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Filters {
@@ -219,5 +249,19 @@ mod tests {
         req.limit = 10;
         req.offset = MAX_WINDOW;
         assert!(req.validate().is_err());
+    }
+
+    #[test]
+    fn a_drivers_sentence_becomes_plain_words_that_always_parse() {
+        assert_eq!(
+            plain_query("the \"brake\" light: (on) AND -off +now"),
+            "the brake light on off now"
+        );
+        assert_eq!(plain_query("didn't stop, at all."), "didn't stop, at all.");
+        let long = plain_query(&"squeal ".repeat(5_000));
+        assert!(long.chars().count() <= MAX_QUERY_CHARS);
+        assert!(!crate::index::uses_query_syntax(&plain_query(
+            "title:x [a TO b] {c} ^2 ~1 * \\ NOT y"
+        )));
     }
 }

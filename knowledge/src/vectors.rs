@@ -79,6 +79,13 @@ impl VectorIndex {
         Ok(())
     }
 
+    /// The stored (normalised) vector of `id`.
+    pub fn get(&self, id: &str) -> Option<&[f32]> {
+        self.pos
+            .get(id)
+            .map(|&i| &self.data[i * self.dim..(i + 1) * self.dim])
+    }
+
     /// The `k` ids most similar to `query` (cosine), best first; only ids
     /// in `allow` when given.
     pub fn top_k(
@@ -223,6 +230,8 @@ mod tests {
         assert_eq!(v.top_k(&[1.0, 0.0, 0.0], 5, Some(&allow))[0].0, "y");
         v.upsert("x", &[0.0, 0.0, 5.0]).unwrap();
         assert_eq!(v.len(), 3, "upsert replaces");
+        assert_eq!(v.get("x"), Some(&[0.0, 0.0, 1.0][..]), "stored normalised");
+        assert_eq!(v.get("absent"), None);
         assert_eq!(
             v.top_k(&[0.0, 0.0, 1.0], 1, None),
             vec![("x".to_string(), 1.0)]

@@ -21,7 +21,7 @@ pub mod search;
 use std::sync::{atomic::AtomicBool, Arc};
 
 use axum::{
-    routing::{get, patch},
+    routing::{get, patch, post},
     Router,
 };
 
@@ -38,11 +38,13 @@ pub struct ApiState {
 }
 
 /// Every route the API serves, as `(method, path)`; the OpenAPI document lists the same.
-pub const ROUTES: [(&str, &str); 7] = [
+pub const ROUTES: [(&str, &str); 9] = [
     ("get", "/healthz"),
     ("get", "/api/cases"),
     ("get", "/api/cases/{id}"),
     ("patch", "/api/cases/{id}"),
+    ("post", "/api/cases/{id}/merge"),
+    ("post", "/api/cases/{id}/split"),
     ("get", "/api/feedback/{id}"),
     ("get", "/api/search"),
     ("get", "/api/openapi.json"),
@@ -57,6 +59,8 @@ pub fn router(state: ApiState) -> Router {
             "/api/cases/{id}",
             get(cases::get_case).merge(patch(cases::update_case)),
         )
+        .route("/api/cases/{id}/merge", post(cases::merge_case))
+        .route("/api/cases/{id}/split", post(cases::split_case))
         .route("/api/feedback/{id}", get(feedback::get_feedback))
         .route("/api/search", get(search::search))
         .route("/api/openapi.json", get(openapi::openapi_json))

@@ -17,6 +17,8 @@ use crate::store::records;
         cases::list_cases,
         cases::get_case,
         cases::update_case,
+        cases::merge_case,
+        cases::split_case,
         feedback::get_feedback,
         search::search,
         openapi_json
@@ -27,6 +29,9 @@ use crate::store::records;
         health::Health,
         records::CaseSummary,
         records::CaseDetail,
+        records::CaseMatch,
+        cases::MergeRequest,
+        cases::SplitRequest,
         records::FeedbackDetail,
         records::Counts,
         crate::store::CaseUpdate,

@@ -39,4 +39,6 @@ pub enum Command {
     Train(triage::TrainArgs),
     /// Score triage on labelled feedback: accuracy, macro-F1, safety recall.
     Eval(triage::EvalArgs),
+    /// Print the default policy file (linking, emerging issues, knowledge matches).
+    PrintDefaultPolicy,
 }

@@ -44,12 +44,16 @@ pub struct ServeArgs {
     /// Shared-subscription group; workers in one group split the feedback between them.
     #[arg(long, env = "QLOOP_SHARE_GROUP", default_value = qloop_protocol::topic::SHARE_GROUP)]
     pub share_group: String,
+    /// Policy file (TOML): linking, emerging-issue and knowledge-match
+    /// thresholds; `cloud-triage print-default-policy` prints the defaults.
+    #[arg(long, env = "QLOOP_POLICY")]
+    pub policy: Option<PathBuf>,
 }
 
 impl ServeArgs {
     /// The service configuration these flags describe.
-    pub fn config(&self) -> ServiceConfig {
-        ServiceConfig {
+    pub fn config(&self) -> anyhow::Result<ServiceConfig> {
+        Ok(ServiceConfig {
             data_dir: self.data_dir.clone(),
             http_addr: self.http,
             mqtt: match &self.mqtt_url {
@@ -61,13 +65,17 @@ impl ServeArgs {
             mqtt_ca_file: self.mqtt_ca.clone(),
             ingest_concurrency: self.ingest_concurrency,
             share_group: self.share_group.clone(),
-        }
+            policy: match &self.policy {
+                Some(path) => crate::policy::Policy::load(path)?,
+                None => crate::policy::Policy::default(),
+            },
+        })
     }
 }
 
 /// Runs until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let service = Service::start(args.config()).await?;
+    let service = Service::start(args.config()?).await?;
     eprintln!(
         "cloud-triage: API on http://{} , MQTT at {}",
         service.http_addr, service.mqtt_url

@@ -17,7 +17,7 @@ use qloop_protocol::{
 use crate::{
     audio::{check_wav, AudioError, AudioFiles},
     now_ms,
-    store::{AudioState, IngestMeta, Store, StoreError},
+    store::{AudioState, IngestMeta, Store, StoreError, Triaged},
 };
 
 /// A transient failure: retry, do not acknowledge.
@@ -70,6 +70,11 @@ pub struct IngestHandler {
     limits: Limits,
     downlink_wake: Arc<Notify>,
     triage: Option<crate::triage::Triage>,
+    knowledge: Option<(
+        Arc<qloop_knowledge::KnowledgeIndex>,
+        Arc<crate::knowledge::Vectors>,
+    )>,
+    policy: crate::policy::Policy,
 }
 
 impl IngestHandler {
@@ -82,12 +87,31 @@ impl IngestHandler {
             limits: Limits::default(),
             downlink_wake,
             triage: None,
+            knowledge: None,
+            policy: crate::policy::Policy::default(),
         }
     }
 
     /// Classifies every new feedback with `triage` before it is committed.
     pub fn with_triage(mut self, triage: crate::triage::Triage) -> Self {
         self.triage = Some(triage);
+        self
+    }
+
+    /// Attaches known issues and similar cases from this index to each
+    /// new feedback's case, and suggests fixes from them.
+    pub fn with_knowledge(
+        mut self,
+        index: Arc<qloop_knowledge::KnowledgeIndex>,
+        vectors: Arc<crate::knowledge::Vectors>,
+    ) -> Self {
+        self.knowledge = Some((index, vectors));
+        self
+    }
+
+    /// Links, marks emerging issues and suggests fixes by `policy`.
+    pub fn with_policy(mut self, policy: crate::policy::Policy) -> Self {
+        self.policy = policy;
         self
     }
 
@@ -209,9 +233,21 @@ impl IngestHandler {
             },
             None => None,
         };
+        let matches = match (&assessment, &self.knowledge) {
+            (Some(a), Some((index, vectors))) => match (&a.vector, env.transcript()) {
+                (Some(v), Some(text)) => vectors.find_matches(index, text, v, &self.policy.matches),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        let triaged = assessment.as_ref().map(|a| Triaged {
+            assessment: a,
+            matches: &matches,
+            policy: &self.policy,
+        });
         let outcome = self
             .store
-            .ingest_triaged_feedback(&env, &meta, assessment.as_ref())
+            .ingest_triaged_feedback(&env, &meta, triaged)
             .await?;
         if outcome.event.is_some() {
             self.downlink_wake.notify_one();
@@ -220,7 +256,8 @@ impl IngestHandler {
             self.try_assemble(env.feedback_id).await?;
         }
         if outcome.created {
-            tracing::info!(feedback_id = %env.feedback_id, case = outcome.case_id, vin = %env.vehicle.vin, "feedback stored");
+            tracing::info!(feedback_id = %env.feedback_id, case = outcome.case_id, vin = %env.vehicle.vin,
+                linked = ?outcome.linked, emerging = outcome.emerging, "feedback stored");
             Ok(Outcome::Stored {
                 feedback_id: env.feedback_id,
                 case_id: outcome.case_id,

@@ -163,8 +163,17 @@ impl Store {
         if update.set.is_empty() {
             return Err(StoreError::Invalid("set: names no field to change".into()));
         }
-        let changes = update
-            .set
+        // An engineer who writes the action owns it: it is no longer a suggestion.
+        let mut set = update.set.clone();
+        for (action, flag) in [
+            ("ica_action", "ica_suggested"),
+            ("pca_action", "pca_suggested"),
+        ] {
+            if set.contains_key(action) && !set.contains_key(flag) {
+                set.insert(flag.to_string(), Value::Bool(false));
+            }
+        }
+        let changes = set
             .iter()
             .map(|(column, value)| check_field(column, value))
             .collect::<Result<Vec<_>, _>>()?;

@@ -7,13 +7,14 @@ use super::{
         CaseDetail, CaseQuery, CaseSummary, HistoryEntry, Ica, Occurrence, Page, Pca, RootCause,
         Verification,
     },
-    rows::{flag_column, uuid_column},
+    rows::{flag_column, json_column, uuid_column},
     Store, StoreError,
 };
 
 /// The columns a [`CaseSummary`] reads.
 const SUMMARY_COLUMNS: &str =
-    "id, status, category, department, severity, title, vehicle_count, first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms";
+    "id, status, category, department, severity, title, vehicle_count, occurrences, emerging_at_ms, merged_into, \
+     first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms";
 
 impl Store {
     /// Cases matching `q`, newest first, one page of them.
@@ -79,6 +80,12 @@ impl Store {
         };
         let occurrences = self.occurrences(id).await?;
         let history = self.history(id).await?;
+        let matches = self.case_matches(id).await?;
+        let list = |column: &str| -> Result<Vec<String>, StoreError> {
+            let text: String = row.try_get(column)?;
+            serde_json::from_value(json_column(&text, column)?)
+                .map_err(|e| StoreError::Corrupt(format!("cases.{column}: {e}")))
+        };
         Ok(Some(CaseDetail {
             summary: summary_from_row(&row)?,
             confidence: row.try_get("confidence")?,
@@ -114,6 +121,9 @@ impl Store {
                 owner: row.try_get("verification_owner")?,
                 verified_at_ms: row.try_get("verified_at_ms")?,
             },
+            software_versions: list("software_json")?,
+            model_families: list("model_families")?,
+            matches,
             feedback_ids: occurrences.iter().map(|o| o.feedback_id).collect(),
             occurrences,
             history,
@@ -176,6 +186,9 @@ fn summary_from_row(row: &AnyRow) -> Result<CaseSummary, StoreError> {
         severity: row.try_get("severity")?,
         title: row.try_get("title")?,
         vehicle_count: row.try_get("vehicle_count")?,
+        occurrences: row.try_get("occurrences")?,
+        emerging_at_ms: row.try_get("emerging_at_ms")?,
+        merged_into: row.try_get("merged_into")?,
         first_seen_ms: row.try_get("first_seen_ms")?,
         last_seen_ms: row.try_get("last_seen_ms")?,
         opened_at_ms: row.try_get("opened_at_ms")?,

@@ -11,7 +11,15 @@ use qloop_protocol::{AudioPayload, EventKind, FeedbackEnvelope, VehicleEvent};
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
-use super::{rows::to_bigint, Store, StoreError};
+use qloop_knowledge::linking::{LinkDecision, NewFeedback};
+
+use super::{
+    linking,
+    records::CaseMatch,
+    rows::{to_bigint, vector_text},
+    Store, StoreError,
+};
+use crate::policy::Policy;
 
 /// The title of a case whose feedback has no transcript.
 pub const UNTITLED: &str = "Feedback without transcript";
@@ -59,8 +67,23 @@ pub struct IngestOutcome {
     pub case_id: i64,
     /// False when the feedback was already stored.
     pub created: bool,
-    /// The queued `Received` event for the car, when the case is new.
+    /// When it joined an open case of the same issue: the similarity that decided.
+    pub linked: Option<f32>,
+    /// True when this feedback made its case an emerging issue.
+    pub emerging: bool,
+    /// The queued `Received` event for the car, when the feedback is new.
     pub event: Option<VehicleEvent>,
+}
+
+/// Triage's findings for a feedback, which decide its case.
+#[derive(Debug, Clone, Copy)]
+pub struct Triaged<'a> {
+    /// Category, severity, confidence, model and embedding.
+    pub assessment: &'a crate::triage::Assessment,
+    /// Known issues and similar cases found for it.
+    pub matches: &'a [CaseMatch],
+    /// Linking, emerging and suggestion thresholds.
+    pub policy: &'a Policy,
 }
 
 impl Store {
@@ -74,110 +97,346 @@ impl Store {
         self.ingest_triaged_feedback(env, meta, None).await
     }
 
-    /// [`Self::ingest_feedback`] with triage's category, department,
-    /// severity, confidence and model version for the new case (without
-    /// them the case is `untriaged`/`unassessed`).
+    /// [`Self::ingest_feedback`] with triage's findings. With an embedding,
+    /// the feedback joins the most similar open case of its category and
+    /// model within the policy's window (the case counts its occurrences,
+    /// vehicles, software versions and first/last seen), or opens a new
+    /// case whose suggested ICA and PCA come from the best known issue.
+    /// Without triage the case is `untriaged`/`unassessed`.
     pub async fn ingest_triaged_feedback(
         &self,
         env: &FeedbackEnvelope,
         meta: &IngestMeta,
-        triage: Option<&crate::triage::Assessment>,
+        triage: Option<Triaged<'_>>,
     ) -> Result<IngestOutcome, StoreError> {
+        let vector = triage
+            .and_then(|t| t.assessment.vector.as_deref())
+            .filter(|v| v.len() == linking::DIM);
         let (_gate, mut tx) = self.begin_write().await?;
-        if !insert_feedback(&mut tx, env, meta).await? {
+        if !insert_feedback(&mut tx, env, meta, vector).await? {
             let case_id = existing_case(&mut tx, env.feedback_id).await?;
             tx.commit().await?;
             return Ok(IngestOutcome {
                 feedback_id: env.feedback_id,
                 case_id,
                 created: false,
+                linked: None,
+                emerging: false,
                 event: None,
             });
         }
-        let case_id: i64 =
-            sqlx::query("UPDATE sequences SET value = value + 1 WHERE name = $1 RETURNING value")
-                .bind("case_number")
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("value")?;
         let now = meta.received_at_ms;
-        let title = case_title(env.transcript());
-        sqlx::query(
-            "INSERT INTO cases (id, status, category, severity, model_version, title, vehicle_count, \
-             first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms, department, confidence) \
-             VALUES ($1, 'new', $2, $3, $4, $5, 1, $6, $6, $7, $7, $8, $9)",
-        )
-        .bind(case_id)
-        .bind(triage.map_or(qloop_models::UNTRIAGED, |t| t.category.as_str()))
-        .bind(triage.map_or(qloop_models::UNASSESSED, |t| t.severity.as_str()))
-        .bind(triage.map_or(qloop_models::NO_MODEL, |t| t.model_version.as_str()))
-        .bind(&title)
-        .bind(env.captured_at_ms)
-        .bind(now)
-        .bind(triage.and_then(|t| t.department.clone()))
-        .bind(triage.map(|t| t.confidence))
-        .execute(&mut *tx)
-        .await?;
-        if let Some(t) = triage.filter(|t| t.severity == qloop_models::severity::MAJOR) {
-            sqlx::query(
-                "INSERT INTO case_history (id, case_id, at_ms, actor, field, old_value, new_value) \
-                 VALUES ($1, $2, $3, 'triage', 'escalation', NULL, $4)",
-            )
-            .bind(Uuid::now_v7().to_string())
-            .bind(case_id)
-            .bind(now)
-            .bind(format!("major: escalate at once ({})", t.severity_reasons.join(", ")))
-            .execute(&mut *tx)
-            .await?;
-        }
         let feedback_id = env.feedback_id.to_string();
-        sqlx::query("UPDATE feedback SET case_id = $1 WHERE id = $2")
-            .bind(case_id)
-            .bind(&feedback_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO case_feedback (feedback_id, case_id, linked_at_ms) VALUES ($1, $2, $3)",
-        )
-        .bind(&feedback_id)
-        .bind(case_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO case_history (id, case_id, at_ms, actor, field, old_value, new_value) \
-             VALUES ($1, $2, $3, 'system', 'opened', NULL, $4)",
-        )
-        .bind(Uuid::now_v7().to_string())
-        .bind(case_id)
-        .bind(now)
-        .bind(format!("case {case_id} opened from feedback {feedback_id}"))
-        .execute(&mut *tx)
-        .await?;
+        let family = linking::model_family(&env.vehicle.model);
+        let decision = match (triage, vector) {
+            (Some(t), Some(v)) if t.assessment.category != qloop_models::NEEDS_HUMAN_TRIAGE => {
+                linking::lock_linking(&mut tx).await?;
+                linking::find_case(
+                    &mut tx,
+                    t.policy,
+                    &NewFeedback {
+                        vector: v,
+                        category: &t.assessment.category,
+                        model_family: &family,
+                        at_ms: env.captured_at_ms,
+                    },
+                )
+                .await?
+            }
+            _ => LinkDecision::Open,
+        };
+        let (case_id, linked) = match decision {
+            LinkDecision::Link {
+                case_id,
+                similarity,
+            } => {
+                link(&mut tx, env, case_id, similarity, vector, triage, now).await?;
+                (case_id, Some(similarity))
+            }
+            LinkDecision::Open => (open_case(&mut tx, env, triage, now).await?, None),
+        };
+        if let Some(t) = triage {
+            linking::save_matches(&mut tx, case_id, t.matches, now).await?;
+        }
+        let emerging = match (triage, linked) {
+            (Some(t), Some(_)) => {
+                linking::check_emerging(
+                    &mut tx,
+                    &t.policy.emerging,
+                    case_id,
+                    env.captured_at_ms,
+                    now,
+                )
+                .await?
+            }
+            _ => false,
+        };
         let event = VehicleEvent {
             event_id: Uuid::now_v7(),
             feedback_id: Some(env.feedback_id),
             case_number: Some(case_id),
             kind: EventKind::Received,
-            message: format!("Thank you. Your feedback was received as case {case_id}."),
+            message: match linked {
+                None => format!("Thank you. Your feedback was received as case {case_id}."),
+                Some(_) => format!(
+                    "Thank you. Your feedback was received and added to case {case_id}, \
+                     which engineers are already working on."
+                ),
+            },
             sent_at_ms: now,
         };
         super::downlink::queue_event(&mut tx, &env.vehicle.vin, &event).await?;
         tx.commit().await?;
+        tracing::debug!(%feedback_id, case = case_id, ?linked, "feedback committed");
         Ok(IngestOutcome {
             feedback_id: env.feedback_id,
             case_id,
             created: true,
+            linked,
+            emerging,
             event: Some(event),
         })
     }
 }
 
+/// Links the feedback to `case_id`: occurrence row, aggregates, centroid,
+/// history, and escalation when the feedback is major and the case is not.
+async fn link(
+    tx: &mut Transaction<'static, Any>,
+    env: &FeedbackEnvelope,
+    case_id: i64,
+    similarity: f32,
+    vector: Option<&[f32]>,
+    triage: Option<Triaged<'_>>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let feedback_id = env.feedback_id.to_string();
+    attach(tx, &feedback_id, case_id, now).await?;
+    sqlx::query(
+        "UPDATE cases SET updated_at_ms = CASE WHEN updated_at_ms >= $1 THEN updated_at_ms + 1 ELSE $1 END \
+         WHERE id = $2",
+    )
+    .bind(now)
+    .bind(case_id)
+    .execute(&mut **tx)
+    .await?;
+    linking::refresh_aggregates(tx, case_id, false).await?;
+    if let Some(v) = vector {
+        linking::add_to_centroid(tx, case_id, v).await?;
+    }
+    linking::history(
+        tx,
+        case_id,
+        now,
+        "triage",
+        "occurrence",
+        None,
+        Some(&format!(
+            "feedback {feedback_id} from {} linked (similarity {similarity:.3})",
+            env.vehicle.vin
+        )),
+    )
+    .await?;
+    if let Some(t) = triage.filter(|t| t.assessment.severity == qloop_models::severity::MAJOR) {
+        linking::escalate(
+            tx,
+            case_id,
+            now,
+            "triage",
+            &format!(
+                "a major report joined: {}",
+                t.assessment.severity_reasons.join(", ")
+            ),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Opens a new case for the feedback, with triage's findings and the best
+/// known issue's containment and remedy as suggested ICA and PCA.
+async fn open_case(
+    tx: &mut Transaction<'static, Any>,
+    env: &FeedbackEnvelope,
+    triage: Option<Triaged<'_>>,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let assessment = triage.map(|t| t.assessment);
+    let case_id: i64 =
+        sqlx::query("UPDATE sequences SET value = value + 1 WHERE name = $1 RETURNING value")
+            .bind("case_number")
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("value")?;
+    let title = case_title(env.transcript());
+    sqlx::query(
+        "INSERT INTO cases (id, status, category, severity, model_version, title, vehicle_count, \
+         first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms, department, confidence) \
+         VALUES ($1, 'new', $2, $3, $4, $5, 1, $6, $6, $7, $7, $8, $9)",
+    )
+    .bind(case_id)
+    .bind(assessment.map_or(qloop_models::UNTRIAGED, |t| t.category.as_str()))
+    .bind(assessment.map_or(qloop_models::UNASSESSED, |t| t.severity.as_str()))
+    .bind(assessment.map_or(qloop_models::NO_MODEL, |t| t.model_version.as_str()))
+    .bind(&title)
+    .bind(env.captured_at_ms)
+    .bind(now)
+    .bind(assessment.and_then(|t| t.department.clone()))
+    .bind(assessment.map(|t| t.confidence))
+    .execute(&mut **tx)
+    .await?;
+    let feedback_id = env.feedback_id.to_string();
+    attach(tx, &feedback_id, case_id, now).await?;
+    linking::refresh_aggregates(tx, case_id, true).await?;
+    linking::history(
+        tx,
+        case_id,
+        now,
+        "system",
+        "opened",
+        None,
+        Some(&format!(
+            "case {case_id} opened from feedback {feedback_id}"
+        )),
+    )
+    .await?;
+    if let Some(t) = assessment.filter(|t| t.severity == qloop_models::severity::MAJOR) {
+        linking::history(
+            tx,
+            case_id,
+            now,
+            "triage",
+            "escalation",
+            None,
+            Some(&format!(
+                "major: escalate at once ({})",
+                t.severity_reasons.join(", ")
+            )),
+        )
+        .await?;
+    }
+    if let Some(t) = triage {
+        suggest_fixes(tx, case_id, t, now).await?;
+    }
+    linking::notify(
+        tx,
+        "case_opened",
+        case_id,
+        serde_json::json!({
+            "case_id": case_id,
+            "title": title,
+            "category": assessment.map(|a| a.category.as_str()),
+            "severity": assessment.map(|a| a.severity.as_str()),
+            "vin": env.vehicle.vin,
+        }),
+        now,
+    )
+    .await?;
+    if assessment.is_some_and(|t| t.severity == qloop_models::severity::MAJOR) {
+        linking::notify(
+            tx,
+            "escalated",
+            case_id,
+            serde_json::json!({
+                "case_id": case_id,
+                "severity": "major",
+                "reason": assessment.map(|a| a.severity_reasons.join(", ")),
+            }),
+            now,
+        )
+        .await?;
+    }
+    Ok(case_id)
+}
+
+/// Suggests the most similar known issue's containment as ICA and remedy
+/// as PCA (flagged `suggested` until an engineer accepts or replaces them).
+async fn suggest_fixes(
+    tx: &mut Transaction<'static, Any>,
+    case_id: i64,
+    t: Triaged<'_>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let min = f64::from(t.policy.matches.suggest_min_similarity);
+    let best = t
+        .matches
+        .iter()
+        .filter(|m| m.kind == KNOWN_ISSUE)
+        .filter(|m| m.containment.is_some() || m.remedy.is_some())
+        .filter(|m| m.similarity.is_some_and(|s| s >= min))
+        .max_by(|a, b| {
+            a.similarity
+                .unwrap_or(0.0)
+                .total_cmp(&b.similarity.unwrap_or(0.0))
+        });
+    let Some(best) = best else {
+        return Ok(());
+    };
+    let source = format!(
+        "suggested from known issue {} (similarity {:.3})",
+        best.doc_id,
+        best.similarity.unwrap_or(0.0)
+    );
+    for (column, flag, value) in [
+        ("ica_action", "ica_suggested", &best.containment),
+        ("pca_action", "pca_suggested", &best.remedy),
+    ] {
+        let Some(value) = value else { continue };
+        sqlx::query(&format!(
+            "UPDATE cases SET {column} = $1, {flag} = 1 WHERE id = $2"
+        ))
+        .bind(value)
+        .bind(case_id)
+        .execute(&mut **tx)
+        .await?;
+        linking::history(
+            tx,
+            case_id,
+            now,
+            "triage",
+            column,
+            None,
+            Some(&format!("{value} [{source}]")),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The match kind of a known issue.
+pub const KNOWN_ISSUE: &str = "known_issue";
+/// The match kind of a similar case.
+pub const SIMILAR_CASE: &str = "similar_case";
+
+/// Records that the feedback belongs to `case_id`.
+async fn attach(
+    tx: &mut Transaction<'static, Any>,
+    feedback_id: &str,
+    case_id: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE feedback SET case_id = $1 WHERE id = $2")
+        .bind(case_id)
+        .bind(feedback_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO case_feedback (feedback_id, case_id, linked_at_ms) VALUES ($1, $2, $3)",
+    )
+    .bind(feedback_id)
+    .bind(case_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Inserts the feedback row; false when a row with its id already exists.
 async fn insert_feedback(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Transaction<'static, Any>,
     env: &FeedbackEnvelope,
     meta: &IngestMeta,
+    vector: Option<&[f32]>,
 ) -> Result<bool, StoreError> {
     let software = serde_json::to_string(&env.vehicle.software)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -210,9 +469,9 @@ async fn insert_feedback(
         "INSERT INTO feedback (id, vin, model, model_year, captured_at_ms, received_at_ms, trigger_kind, locale, \
          transcript, transcript_source, transcript_confidence, software_json, telemetry_json, consent_audio, \
          consent_location, audio_status, audio_path, audio_codec, audio_sample_rate, audio_channels, \
-         audio_duration_ms, audio_bytes, audio_chunks, audio_crc32, envelope_bytes, case_id) \
+         audio_duration_ms, audio_bytes, audio_chunks, audio_crc32, envelope_bytes, case_id, vector) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-         $22, $23, $24, $25, NULL) ON CONFLICT (id) DO NOTHING",
+         $22, $23, $24, $25, NULL, $26) ON CONFLICT (id) DO NOTHING",
     )
     .bind(env.feedback_id.to_string())
     .bind(&env.vehicle.vin)
@@ -239,6 +498,7 @@ async fn insert_feedback(
     .bind(audio_chunks)
     .bind(crc32)
     .bind(to_bigint(meta.envelope_bytes as u64))
+    .bind(vector.map(vector_text))
     .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected() == 1)
@@ -246,7 +506,7 @@ async fn insert_feedback(
 
 /// The case of a feedback that is already stored.
 async fn existing_case(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Transaction<'static, Any>,
     feedback_id: Uuid,
 ) -> Result<i64, StoreError> {
     let row = sqlx::query("SELECT case_id FROM feedback WHERE id = $1")

@@ -3,7 +3,10 @@
 use qloop_knowledge::{DocKind, IndexDoc};
 use sqlx::Row;
 
-use super::{rows::json_column, Store, StoreError};
+use super::{
+    rows::{json_column, vector_column},
+    Store, StoreError,
+};
 
 impl Store {
     /// Stores known issues (replacing any with the same id); returns how many.
@@ -43,6 +46,28 @@ impl Store {
                 let text: String = row.try_get("doc_json")?;
                 serde_json::from_str(&text)
                     .map_err(|e| StoreError::Corrupt(format!("known_issues.doc_json: {e}")))
+            })
+            .collect()
+    }
+
+    /// Embeddings triage stored for feedback received after `after_ms`.
+    pub async fn feedback_vectors_since(
+        &self,
+        after_ms: i64,
+    ) -> Result<Vec<(String, Vec<f32>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, vector FROM feedback WHERE received_at_ms > $1 AND vector IS NOT NULL",
+        )
+        .bind(after_ms)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let text: String = row.try_get("vector")?;
+                Ok((
+                    row.try_get("id")?,
+                    vector_column(&text, super::linking::DIM, "feedback.vector")?,
+                ))
             })
             .collect()
     }

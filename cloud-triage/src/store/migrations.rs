@@ -37,6 +37,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "knowledge",
         include_str!("../../migrations/0004_knowledge.sql"),
     ),
+    (
+        5,
+        "linking",
+        include_str!("../../migrations/0005_linking.sql"),
+    ),
 ];
 
 /// [`MIGRATIONS`] as a source sqlx's migrator understands.

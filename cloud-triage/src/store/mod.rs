@@ -27,6 +27,7 @@ pub mod feedback;
 pub mod ingest;
 pub mod knowledge;
 pub mod labelled;
+pub mod linking;
 pub mod migrations;
 pub mod records;
 mod rows;
@@ -41,10 +42,11 @@ use uuid::Uuid;
 
 pub use case_update::CaseUpdate;
 pub use error::StoreError;
-pub use ingest::{AudioState, IngestMeta, IngestOutcome};
+pub use ingest::{AudioState, IngestMeta, IngestOutcome, Triaged};
+pub use linking::NotificationEvent;
 pub use records::{
-    AudioInfo, CaseDetail, CaseQuery, CaseSummary, Consent, Counts, FeedbackDetail, HistoryEntry,
-    Ica, Occurrence, Page, Pca, RootCause, Verification,
+    AudioInfo, CaseDetail, CaseMatch, CaseQuery, CaseSummary, Consent, Counts, FeedbackDetail,
+    HistoryEntry, Ica, Occurrence, Page, Pca, RootCause, Verification,
 };
 
 /// How long a statement waits for a SQLite write lock held by another connection.

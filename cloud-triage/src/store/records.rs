@@ -71,6 +71,12 @@ pub struct CaseSummary {
     pub title: String,
     /// How many distinct vehicles reported it.
     pub vehicle_count: i64,
+    /// How many feedbacks are linked to it (0 once merged away).
+    pub occurrences: i64,
+    /// When it became an emerging issue (many vehicles in a short window), Unix ms.
+    pub emerging_at_ms: Option<i64>,
+    /// The case it was merged into.
+    pub merged_into: Option<i64>,
     /// Earliest capture of a linked feedback, Unix ms.
     pub first_seen_ms: i64,
     /// Latest capture of a linked feedback, Unix ms.
@@ -158,6 +164,25 @@ pub struct Occurrence {
     pub linked_at_ms: i64,
 }
 
+/// A known issue or similar case found for a case's feedback.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CaseMatch {
+    /// The document: a recall's campaign number, `case-N`, a bulletin id.
+    pub doc_id: String,
+    /// `known_issue` or `similar_case`.
+    pub kind: String,
+    /// Hybrid rank score (reciprocal-rank fusion of BM25 and embeddings).
+    pub score: f64,
+    /// Cosine similarity of the feedback and the document, when both are embedded.
+    pub similarity: Option<f64>,
+    /// The document's title.
+    pub title: String,
+    /// Its containment (a candidate ICA).
+    pub containment: Option<String>,
+    /// Its remedy (a candidate PCA).
+    pub remedy: Option<String>,
+}
+
 /// One change in a case's append-only history.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct HistoryEntry {
@@ -193,6 +218,12 @@ pub struct CaseDetail {
     pub pca: Pca,
     /// Verification of effectiveness.
     pub verification: Verification,
+    /// Distinct software versions (`ECU version`) across its occurrences.
+    pub software_versions: Vec<String>,
+    /// Vehicle models it was reported on (upper case).
+    pub model_families: Vec<String>,
+    /// Known issues and similar cases found for its feedback, with scores.
+    pub matches: Vec<CaseMatch>,
     /// Every linked feedback's id, oldest link first.
     pub feedback_ids: Vec<Uuid>,
     /// Every linked feedback with its vehicle, oldest link first.

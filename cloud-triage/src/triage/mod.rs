@@ -31,6 +31,9 @@ pub struct Assessment {
     pub confidence: f64,
     /// The model that decided.
     pub model_version: String,
+    /// The text's embedding (linking and search use it; not serialised).
+    #[serde(skip)]
+    pub vector: Option<Vec<f32>>,
 }
 
 /// The triage pipeline.
@@ -117,11 +120,11 @@ impl Triage {
         } else {
             self.embedder.embed(vec![text.clone()]).await?.pop()
         };
-        let prediction = vector.map(|v| {
+        let prediction = vector.as_ref().map(|v| {
             self.classifier
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
-                .predict(&v)
+                .predict(v)
         });
         let evidence = TelemetryEvidence {
             dtcs: env.telemetry.dtcs.iter().map(|d| d.code.as_str()).collect(),
@@ -149,6 +152,7 @@ impl Triage {
             severity_reasons: sev.reasons,
             confidence,
             model_version: self.embedder.model_version().to_string(),
+            vector,
         })
     }
 
