@@ -76,11 +76,15 @@ async fn bad_messages_are_rejected_and_valid_ones_among_them_all_arrive() {
         settled,
         "expected 6 feedback and 6 rejected, got {counts:?}"
     );
-    assert_eq!(counts.cases, 6, "one case per valid feedback");
+    assert!(
+        (1..=6).contains(&counts.cases),
+        "similar valid feedback may share a case: {counts:?}"
+    );
     for id in sent_valid {
+        let stored = service.store.get_feedback(id).await.unwrap();
         assert!(
-            service.store.get_feedback(id).await.unwrap().is_some(),
-            "valid feedback {id} stored"
+            stored.is_some_and(|f| f.case_id.is_some()),
+            "valid feedback {id} stored with its case"
         );
     }
     let health = reqwest::get(format!("http://{}/healthz", service.http_addr))

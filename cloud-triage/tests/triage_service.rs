@@ -19,7 +19,14 @@ async fn send_and_wait(
     client: &rumqttc::AsyncClient,
     text: &str,
 ) -> i64 {
-    let env = envelope(VIN, text);
+    send_env_and_wait(service, client, envelope(VIN, text)).await
+}
+
+async fn send_env_and_wait(
+    service: &cloud_triage::service::Service,
+    client: &rumqttc::AsyncClient,
+    env: qloop_protocol::FeedbackEnvelope,
+) -> i64 {
     let id = env.feedback_id;
     client
         .publish(
@@ -94,7 +101,11 @@ async fn cases_arrive_triaged_and_a_correction_is_learned_at_once() {
         .unwrap();
     assert_eq!(response.status(), 200);
 
-    let second = send_and_wait(&service, &client, text).await;
+    // From another model, so it cannot simply join the corrected case.
+    let mut other_model = envelope(VIN, text);
+    other_model.vehicle.model = "Model Y".into();
+    let second = send_env_and_wait(&service, &client, other_model).await;
+    assert_ne!(second, first, "a new case, triaged afresh");
     let after = service
         .store
         .get_case(second)

@@ -123,8 +123,10 @@ pub fn decodable_names(vehicles: &[FixtureVehicle]) -> HashMap<String, BTreeSet<
 /// Reads every sent feedback and its case over the HTTP API and checks:
 /// one feedback row each with its VIN and transcript, a telemetry snapshot
 /// whose signals all come from the vehicle's DBC (or its VSS mapping), and
-/// one distinct `new` case per feedback holding only it, triaged by the model.
-/// Returns the case ids.
+/// and a `new` case triaged by the model that lists it. Reports of one issue
+/// may share a case (fleet linking), but every feedback is in exactly one
+/// case and every case's occurrences are exactly its feedback. Returns the
+/// case ids.
 pub async fn check_arrived(
     http: &str,
     sent: &[Sent],
@@ -132,6 +134,7 @@ pub async fn check_arrived(
 ) -> anyhow::Result<BTreeSet<i64>> {
     let client = reqwest::Client::new();
     let mut cases = BTreeSet::new();
+    let mut held: HashMap<i64, BTreeSet<String>> = HashMap::new();
     for s in sent {
         let feedback: serde_json::Value = client
             .get(format!("{http}/api/feedback/{}", s.feedback_id))
@@ -177,10 +180,7 @@ pub async fn check_arrived(
         let case_id = feedback["case_id"]
             .as_i64()
             .context("feedback has a case")?;
-        anyhow::ensure!(
-            cases.insert(case_id),
-            "case {case_id} opened for two feedbacks"
-        );
+        cases.insert(case_id);
         let case: serde_json::Value = client
             .get(format!("{http}/api/cases/{case_id}"))
             .send()
@@ -210,12 +210,24 @@ pub async fn check_arrived(
             "case {case_id} model {}",
             case["model_version"]
         );
+        let ids: BTreeSet<String> = case["feedback_ids"]
+            .as_array()
+            .context("feedback_ids is a list")?
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
         anyhow::ensure!(
-            case["feedback_ids"] == serde_json::json!([s.feedback_id]),
-            "case {case_id} holds {} instead of only {}",
-            case["feedback_ids"],
+            ids.contains(&s.feedback_id.to_string()),
+            "case {case_id} does not list its feedback {}",
             s.feedback_id
         );
+        anyhow::ensure!(
+            case["occurrence_count"].as_u64() == Some(ids.len() as u64),
+            "case {case_id} counts {} occurrences for {} feedback",
+            case["occurrence_count"],
+            ids.len()
+        );
+        held.insert(case_id, ids);
         for field in ["ica", "root_cause", "pca", "verification"] {
             anyhow::ensure!(
                 case[field].is_object(),
@@ -223,6 +235,17 @@ pub async fn check_arrived(
             );
         }
     }
+    // Every feedback sent is in exactly one case, and the cases hold nothing else of ours.
+    let ours: BTreeSet<String> = sent.iter().map(|s| s.feedback_id.to_string()).collect();
+    let linked: usize = held
+        .values()
+        .map(|ids| ids.intersection(&ours).count())
+        .sum();
+    anyhow::ensure!(
+        linked == ours.len(),
+        "{linked} links for {} distinct feedback",
+        ours.len()
+    );
     Ok(cases)
 }
 

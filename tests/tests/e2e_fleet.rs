@@ -1,7 +1,8 @@
 //! End to end on real parts: the five fixture vehicles (real DBCs and candump
 //! logs) trigger ten feedbacks each through real edge agents (outbox, MQTT
 //! QoS 1), cloud-triage ingests them over a shared subscription into SQLite,
-//! opens one case per feedback and tells each car "received, case N".
+//! links each feedback to a case (reports of one issue on one model share a
+//! case) and tells each car "received, case N".
 //! Once on the embedded rumqttd broker, once on Mosquitto.
 
 use std::{net::SocketAddr, path::Path, time::Duration};
@@ -73,7 +74,11 @@ async fn fleet_run(service: &Service, dir: &Path, unique: bool) -> usize {
     let cases = check_arrived(&http, &sent, &decodable_names(&vehicles))
         .await
         .expect("feedback and cases check out");
-    assert_eq!(cases.len(), 50, "one case per feedback");
+    assert!(
+        (1..=50).contains(&cases.len()),
+        "{} cases for 50 feedback",
+        cases.len()
+    );
 
     // Each car hears "received, case N" for each of its feedbacks.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -98,11 +103,12 @@ async fn fleet_run(service: &Service, dir: &Path, unique: bool) -> usize {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    eprintln!("50 feedback from 5 vehicles became {} cases", cases.len());
     cases.len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_triggers_from_five_vehicles_become_fifty_cases_on_the_embedded_broker() {
+async fn fifty_triggers_from_five_vehicles_become_linked_cases_on_the_embedded_broker() {
     init_logs();
     let dir = tempfile::tempdir().unwrap();
     let service = start(
@@ -112,19 +118,19 @@ async fn fifty_triggers_from_five_vehicles_become_fifty_cases_on_the_embedded_br
         "triage",
     )
     .await;
-    fleet_run(&service, dir.path(), false).await;
+    let cases = fleet_run(&service, dir.path(), false).await;
 
     // Nothing else was on this broker: the totals are exact.
     let counts = service.store.counts().await.unwrap();
     assert_eq!(
         (counts.feedback, counts.cases, counts.rejected),
-        (50, 50, 0)
+        (50, cases as i64, 0)
     );
     service.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_triggers_from_five_vehicles_become_fifty_cases_on_mosquitto() {
+async fn fifty_triggers_from_five_vehicles_become_linked_cases_on_mosquitto() {
     init_logs();
     if !service_or_skip("Mosquitto", MOSQUITTO) {
         return;
@@ -141,7 +147,8 @@ async fn fifty_triggers_from_five_vehicles_become_fifty_cases_on_mosquitto() {
     )
     .await;
     let cases = fleet_run(&service, dir.path(), true).await;
-    assert_eq!(cases, 50);
+    let counts = service.store.counts().await.unwrap();
+    assert_eq!((counts.feedback, counts.cases), (50, cases as i64));
     service.shutdown().await;
     forget_session("127.0.0.1", 1883, &client_id).await;
 }

@@ -186,7 +186,7 @@ fn summary_from_row(row: &AnyRow) -> Result<CaseSummary, StoreError> {
         severity: row.try_get("severity")?,
         title: row.try_get("title")?,
         vehicle_count: row.try_get("vehicle_count")?,
-        occurrences: row.try_get("occurrences")?,
+        occurrence_count: row.try_get("occurrences")?,
         emerging_at_ms: row.try_get("emerging_at_ms")?,
         merged_into: row.try_get("merged_into")?,
         first_seen_ms: row.try_get("first_seen_ms")?,

@@ -72,7 +72,7 @@ pub struct CaseSummary {
     /// How many distinct vehicles reported it.
     pub vehicle_count: i64,
     /// How many feedbacks are linked to it (0 once merged away).
-    pub occurrences: i64,
+    pub occurrence_count: i64,
     /// When it became an emerging issue (many vehicles in a short window), Unix ms.
     pub emerging_at_ms: Option<i64>,
     /// The case it was merged into.

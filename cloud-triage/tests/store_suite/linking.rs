@@ -112,7 +112,7 @@ async fn similar_reports_join_one_case_that_counts_vehicles_versions_and_dates(d
     assert!(second.linked.unwrap() > 0.9, "{:?}", second.linked);
 
     let case = db.store.get_case(first.case_id).await.unwrap().unwrap();
-    assert_eq!(case.summary.occurrences, 3);
+    assert_eq!(case.summary.occurrence_count, 3);
     assert_eq!(
         case.summary.vehicle_count, 2,
         "two reports came from one car"
@@ -456,7 +456,7 @@ async fn merging_and_splitting_move_occurrences_and_keep_history(db: &TestDb) {
     let into = db.store.get_case(b.case_id).await.unwrap().unwrap();
     assert_eq!(merged.summary.status, "merged");
     assert_eq!(merged.summary.merged_into, Some(b.case_id));
-    assert_eq!(into.summary.occurrences, 3);
+    assert_eq!(into.summary.occurrence_count, 3);
     assert_eq!(into.summary.vehicle_count, 3);
     assert_eq!(into.software_versions.len(), 3);
     assert_eq!(
@@ -508,9 +508,9 @@ async fn merging_and_splitting_move_occurrences_and_keep_history(db: &TestDb) {
         .unwrap();
     let new_case = db.store.get_case(new_id).await.unwrap().unwrap();
     let rest = db.store.get_case(b.case_id).await.unwrap().unwrap();
-    assert_eq!(new_case.summary.occurrences, 2);
+    assert_eq!(new_case.summary.occurrence_count, 2);
     assert_eq!(new_case.summary.title, "door rattles");
-    assert_eq!(rest.summary.occurrences, 2);
+    assert_eq!(rest.summary.occurrence_count, 2);
     let mut moved = new_case.feedback_ids.clone();
     moved.sort();
     let mut want = split_out.clone();
@@ -588,7 +588,7 @@ async fn concurrent_workers_link_reports_of_one_issue_into_one_case(db: &TestDb)
         .unwrap()
         .unwrap();
     assert_eq!(
-        (case.summary.occurrences, case.summary.vehicle_count),
+        (case.summary.occurrence_count, case.summary.vehicle_count),
         (16, 16)
     );
     second.close().await;
