@@ -106,6 +106,30 @@ pub async fn reindex(
     })
 }
 
+/// Puts the database's known issues back into an empty index (a new data
+/// directory on an existing database, or an index started afresh after a
+/// schema change); feedback and cases come back through the indexer.
+/// Embeddings already beside the index are kept, not recomputed.
+pub async fn restore_known_issues(
+    store: &Store,
+    index: &KnowledgeIndex,
+    vectors: &Vectors,
+) -> anyhow::Result<usize> {
+    let known = store.known_issues().await?;
+    if known.is_empty() {
+        return Ok(0);
+    }
+    index.upsert(&known)?;
+    index.commit()?;
+    let missing: Vec<_> = known
+        .iter()
+        .filter(|d| !vectors.contains(&d.id))
+        .cloned()
+        .collect();
+    vectors.add(&missing).await?;
+    Ok(known.len())
+}
+
 /// How far back each indexer pass looks again, so a feedback committed just
 /// after a pass read the database (with an earlier timestamp) is not missed.
 const INDEX_OVERLAP_MS: i64 = 30_000;
@@ -172,9 +196,11 @@ async fn index_pass(
     if let Some(v) = vectors {
         // Triage already embedded most feedback; embed only the rest.
         let stored = store.feedback_vectors_since(feedback_mark).await?;
+        let have: std::collections::HashSet<&str> =
+            stored.iter().map(|(id, _)| id.as_str()).collect();
         let missing: Vec<_> = feedback
             .iter()
-            .filter(|d| !stored.iter().any(|(id, _)| *id == d.id))
+            .filter(|d| !have.contains(d.id.as_str()))
             .cloned()
             .collect();
         v.put(&stored)?;
@@ -238,6 +264,15 @@ impl Vectors {
         }
         v.save(&self.path)?;
         Ok(())
+    }
+
+    /// Whether `id` has a vector.
+    pub fn contains(&self, id: &str) -> bool {
+        self.vectors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .is_some()
     }
 
     /// Stores vectors made elsewhere (triage's embedding of a feedback).

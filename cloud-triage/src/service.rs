@@ -121,6 +121,16 @@ impl Service {
             &config.data_dir,
             triage.embedder().clone(),
         )?);
+        if knowledge.is_empty() {
+            let (store, index, vectors) = (store.clone(), knowledge.clone(), vectors.clone());
+            tasks.push(tokio::spawn(async move {
+                match crate::knowledge::restore_known_issues(&store, &index, &vectors).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(known_issues = n, "empty knowledge index refilled from the database"),
+                    Err(e) => tracing::error!(error = %e, "could not refill the knowledge index; run `cloud-triage reindex`"),
+                }
+            }));
+        }
         let handler = IngestHandler::new(store.clone(), audio, wake.clone())
             .with_triage(triage.clone())
             .with_knowledge(knowledge.clone(), vectors.clone())

@@ -1,14 +1,26 @@
 //! Knowledge-index benchmark: index N documents (default 100,000) built by
 //! repeating and varying the real NHTSA recall texts, then time BM25
 //! searches with filters against the named baseline, the same queries
-//! without filters, in the same run.
+//! without filters, in the same run; then hybrid searches (BM25 and
+//! embeddings fused) with filters against the filtered BM25 baseline.
+//!
+//! Embeddings: every distinct text part is embedded with the real model
+//! (all-MiniLM-L6-v2; `models/fetch.sh` first). A varied document is its
+//! recall text plus a complaint snippet, so its vector is the normalised sum
+//! of those two parts' vectors rather than a fresh embedding of the joined
+//! text: embedding 100,000 long documents would take most of an hour here,
+//! and search cost depends on the number of vectors, not their values.
+//! Query vectors are real embeddings of the query text, and the embedding
+//! time of a query is reported on its own.
 //!
 //! `cargo run --release -p qloop-knowledge --example bench_index [-- N]`
 //! prints one JSON line per measurement.
 
 use std::{path::Path, time::Instant};
 
-use qloop_knowledge::{import::parse_known_issues, IndexDoc, KnowledgeIndex, SearchRequest};
+use qloop_knowledge::{
+    eval::Mode, import::parse_known_issues, IndexDoc, KnowledgeIndex, SearchRequest, VectorIndex,
+};
 
 /// A small deterministic generator (xorshift64*), so every run indexes the
 /// same documents without pulling in an RNG crate for a benchmark.
@@ -54,16 +66,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let makes = ["FORD", "TOYOTA", "TESLA", "HONDA", "KIA", "HYUNDAI"];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let snippet = |s: &str| s.split_whitespace().take(30).collect::<Vec<_>>().join(" ");
+    // Which base text and which snippet each document is made of.
+    let mut parts: Vec<(usize, usize)> = Vec::with_capacity(n);
     let docs: Vec<IndexDoc> = (0..n)
         .map(|i| {
             let mut d = base[i % base.len()].clone();
             d.id = format!("{}-v{i}", d.id);
-            let extra = &narratives[rng.below(narratives.len())];
-            let cut: String = extra
-                .split_whitespace()
-                .take(30)
-                .collect::<Vec<_>>()
-                .join(" ");
+            let which = rng.below(narratives.len());
+            parts.push((i % base.len(), which));
+            let cut = snippet(&narratives[which]);
             d.text = format!("{} {cut}", d.text);
             d.make = Some(makes[rng.below(makes.len())].to_string());
             let y = 2005 + rng.below(20) as u16;
@@ -135,5 +147,79 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
         );
     }
+
+    // Hybrid: embeddings of every distinct part, then each document's vector.
+    let model = qloop_models::weights::embedding_model_dir()?;
+    let embedder = qloop_models::Embedder::load(&model)?;
+    let start = Instant::now();
+    let base_texts: Vec<String> = base.iter().map(|d| format!("{}. {}", d.title, d.text)).collect();
+    let base_vecs = embedder.embed_blocking(base_texts)?;
+    let snippet_vecs =
+        embedder.embed_blocking(narratives.iter().map(|s| snippet(s)).collect())?;
+    let embed_secs = start.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"bench": "knowledge_embed_parts", "texts": base.len() + narratives.len(),
+            "seconds": embed_secs, "per_sec": (base.len() + narratives.len()) as f64 / embed_secs})
+    );
+    let mut vectors = VectorIndex::new(qloop_models::EMBEDDING_DIM);
+    for (d, (b, s)) in docs.iter().zip(&parts) {
+        let v: Vec<f32> = base_vecs[*b].iter().zip(&snippet_vecs[*s]).map(|(x, y)| x + y).collect();
+        vectors.upsert(&d.id, &v)?;
+    }
+    // One query at a time, as a search request embeds it.
+    let start = Instant::now();
+    let mut query_vecs = Vec::with_capacity(queries.len());
+    for q in &queries {
+        query_vecs.extend(embedder.embed_blocking(vec![q.clone()])?);
+    }
+    let per_query_embed_us = start.elapsed().as_secs_f64() * 1e6 / queries.len() as f64;
+    let hybrid = |with_filters: bool,
+                  mode: Mode,
+                  rng: &mut Rng|
+     -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+        let mut us = Vec::with_capacity(queries.len());
+        for (q, qv) in queries.iter().zip(&query_vecs) {
+            let mut req = SearchRequest::new(q.clone());
+            if with_filters {
+                req.filters.make = Some(makes[rng.below(3)].to_string());
+                let from = 2008 + rng.below(10) as u16;
+                req.filters.year_from = Some(from);
+                req.filters.year_to = Some(from + 5);
+            }
+            let t = Instant::now();
+            let results = qloop_knowledge::hybrid::search(&index, &vectors, &req, Some(qv), mode)?;
+            us.push(t.elapsed().as_secs_f64() * 1e6);
+            std::hint::black_box(results);
+        }
+        us.sort_by(f64::total_cmp);
+        Ok(us)
+    };
+    let _warm = hybrid(true, Mode::Hybrid, &mut rng)?;
+    let bm25_filtered = hybrid(true, Mode::Bm25, &mut rng)?;
+    let hybrid_filtered = hybrid(true, Mode::Hybrid, &mut rng)?;
+    let hybrid_plain = hybrid(false, Mode::Hybrid, &mut rng)?;
+    for (p, name) in [(0.5, "p50"), (0.99, "p99")] {
+        let b = percentile(&bm25_filtered, p);
+        for (bench, times) in [
+            ("knowledge_search_hybrid_filtered", &hybrid_filtered),
+            ("knowledge_search_hybrid_no_filters", &hybrid_plain),
+        ] {
+            let h = percentile(times, p);
+            println!(
+                "{}",
+                serde_json::json!({
+                    "bench": bench, "docs": n, "vectors": vectors.len(), "queries": queries.len(),
+                    "stat": name, "micros": h, "micros_with_query_embedding": h + per_query_embed_us,
+                    "baseline": "bm25_filtered", "baseline_micros": b, "ratio": h / b,
+                })
+            );
+        }
+    }
+    println!(
+        "{}",
+        serde_json::json!({"bench": "knowledge_query_embedding", "queries": queries.len(),
+            "micros_per_query": per_query_embed_us, "batched": false})
+    );
     Ok(())
 }

@@ -88,13 +88,7 @@ pub fn ranked_ids(
         };
         let has_filters = req.filters != crate::search::Filters::default();
         let allow: Option<HashSet<String>> = if has_filters {
-            Some(
-                index
-                    .filtered_docs(req)?
-                    .into_iter()
-                    .map(|d| d.id)
-                    .collect(),
-            )
+            Some(index.filtered_ids(req)?)
         } else {
             None
         };

@@ -47,7 +47,8 @@ struct Fields {
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let fields = Fields {
-        id: b.add_text_field("id", STRING | STORED),
+        // FAST: filtered embedding search reads the ids of every match.
+        id: b.add_text_field("id", STRING | STORED | FAST),
         kind: b.add_text_field("kind", STRING | FAST),
         title: b.add_text_field("title", TEXT | STORED),
         text: b.add_text_field("text", TEXT | STORED),
@@ -94,7 +95,19 @@ impl KnowledgeIndex {
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir)
             .map_err(|e| KnowledgeError::Index(e.into()))?;
-        let index = Index::open_or_create(directory, schema)?;
+        let index = match Index::open_or_create(directory, schema.clone()) {
+            Err(tantivy::TantivyError::SchemaError(reason)) => {
+                // An index written by an older qloop. It is derived data:
+                // start it afresh (the service refills an empty index from
+                // the database; `reindex` does it by hand).
+                tracing::warn!(dir = %dir.display(), %reason, "knowledge index schema changed; starting it empty");
+                remove_index_files(dir)?;
+                let directory = tantivy::directory::MmapDirectory::open(dir)
+                    .map_err(|e| KnowledgeError::Index(e.into()))?;
+                Index::open_or_create(directory, schema)?
+            }
+            other => other?,
+        };
         Self::from_index(index, fields)
     }
 
@@ -273,16 +286,44 @@ impl KnowledgeIndex {
             .collect()
     }
 
-    /// Every stored document that passes the filters (for embedding search).
-    pub fn filtered_docs(&self, req: &SearchRequest) -> Result<Vec<IndexDoc>, KnowledgeError> {
+    /// Ids of every document passing `req`'s filters (the query text is
+    /// ignored), read from the id column without loading documents: the
+    /// candidate set of a filtered embedding search.
+    pub fn filtered_ids(
+        &self,
+        req: &SearchRequest,
+    ) -> Result<std::collections::HashSet<String>, KnowledgeError> {
         req.validate()?;
         let searcher = self.reader.searcher();
         let query = self.with_filters(Box::new(AllQuery), req)?;
-        let n = searcher.search(&*query, &Count)?;
-        let top = searcher.search(&*query, &TopDocs::with_limit(n.max(1)))?;
-        top.into_iter()
-            .map(|(_, address)| self.stored(&searcher, address))
-            .collect()
+        let addresses = searcher.search(&*query, &tantivy::collector::DocSetCollector)?;
+        let mut columns = BTreeMap::new();
+        let mut ids = std::collections::HashSet::with_capacity(addresses.len());
+        let mut id = String::new();
+        for address in addresses {
+            let column = match columns.entry(address.segment_ord) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => e.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .str("id")?,
+                ),
+            };
+            let Some(column) = column.as_ref() else {
+                continue;
+            };
+            for ord in column.term_ords(address.doc_id) {
+                id.clear();
+                let found = column
+                    .ord_to_str(ord, &mut id)
+                    .map_err(|e| KnowledgeError::Index(e.into()))?;
+                if found {
+                    ids.insert(id.clone());
+                }
+            }
+        }
+        Ok(ids)
     }
 
     /// `text` with the words of query `q` in `<b>…</b>` (best fragment).
@@ -464,6 +505,28 @@ impl KnowledgeIndex {
     }
 }
 
+/// Removes tantivy's files from an index directory, keeping other files
+/// (the embeddings beside the index).
+fn remove_index_files(dir: &Path) -> Result<(), KnowledgeError> {
+    let io = |source| KnowledgeError::Io {
+        context: format!("clearing the old index in {}", dir.display()),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name.starts_with("vectors.bin") {
+            continue;
+        }
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).map_err(io)?;
+        } else {
+            std::fs::remove_file(&path).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
 /// Whether `q` uses tantivy's query syntax (fields, grouping, phrases,
 /// ranges, boosts, fuzziness, required/excluded terms, boolean operators).
 pub fn uses_query_syntax(q: &str) -> bool {
@@ -508,5 +571,47 @@ mod tests {
             "punctuation alone matches all"
         );
         assert!(index.search(&SearchRequest::new("title:(x")).is_err());
+    }
+
+    #[test]
+    fn an_index_of_an_older_schema_is_started_afresh_keeping_the_vectors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = Schema::builder();
+        old.add_text_field("id", STRING | STORED);
+        Index::create_in_dir(dir.path(), old.build()).unwrap();
+        std::fs::write(dir.path().join("vectors.bin"), b"kept").unwrap();
+        let index = KnowledgeIndex::open(dir.path()).unwrap();
+        assert!(index.is_empty());
+        assert_eq!(std::fs::read(dir.path().join("vectors.bin")).unwrap(), b"kept");
+        index
+            .upsert(&[IndexDoc {
+                id: "A".into(),
+                ..IndexDoc::default()
+            }])
+            .unwrap();
+        index.commit().unwrap();
+        drop(index);
+        assert_eq!(KnowledgeIndex::open(dir.path()).unwrap().len(), 1, "and reopens");
+    }
+
+    #[test]
+    fn filtered_ids_are_exactly_the_documents_passing_the_filters() {
+        let index = KnowledgeIndex::in_memory().unwrap();
+        let doc = |id: &str, make: &str, year: u16| IndexDoc {
+            id: id.into(),
+            make: Some(make.into()),
+            years: vec![year],
+            ..IndexDoc::default()
+        };
+        index
+            .upsert(&[doc("F1", "FORD", 2015), doc("F2", "FORD", 2021), doc("T1", "TESLA", 2021)])
+            .unwrap();
+        index.commit().unwrap();
+        let mut req = SearchRequest::new("");
+        req.filters.make = Some("ford".into());
+        let ids = index.filtered_ids(&req).unwrap();
+        assert_eq!(ids, ["F1".to_string(), "F2".to_string()].into());
+        req.filters.year_from = Some(2020);
+        assert_eq!(index.filtered_ids(&req).unwrap(), ["F2".to_string()].into());
     }
 }
