@@ -152,10 +152,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = qloop_models::weights::embedding_model_dir()?;
     let embedder = qloop_models::Embedder::load(&model)?;
     let start = Instant::now();
-    let base_texts: Vec<String> = base.iter().map(|d| format!("{}. {}", d.title, d.text)).collect();
+    let base_texts: Vec<String> = base
+        .iter()
+        .map(|d| format!("{}. {}", d.title, d.text))
+        .collect();
     let base_vecs = embedder.embed_blocking(base_texts)?;
-    let snippet_vecs =
-        embedder.embed_blocking(narratives.iter().map(|s| snippet(s)).collect())?;
+    let snippet_vecs = embedder.embed_blocking(narratives.iter().map(|s| snippet(s)).collect())?;
     let embed_secs = start.elapsed().as_secs_f64();
     println!(
         "{}",
@@ -164,7 +166,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut vectors = VectorIndex::new(qloop_models::EMBEDDING_DIM);
     for (d, (b, s)) in docs.iter().zip(&parts) {
-        let v: Vec<f32> = base_vecs[*b].iter().zip(&snippet_vecs[*s]).map(|(x, y)| x + y).collect();
+        let v: Vec<f32> = base_vecs[*b]
+            .iter()
+            .zip(&snippet_vecs[*s])
+            .map(|(x, y)| x + y)
+            .collect();
         vectors.upsert(&d.id, &v)?;
     }
     // One query at a time, as a search request embeds it.

@@ -514,7 +514,10 @@ fn remove_index_files(dir: &Path) -> Result<(), KnowledgeError> {
     };
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if name.starts_with("vectors.bin") {
             continue;
         }
@@ -582,7 +585,10 @@ mod tests {
         std::fs::write(dir.path().join("vectors.bin"), b"kept").unwrap();
         let index = KnowledgeIndex::open(dir.path()).unwrap();
         assert!(index.is_empty());
-        assert_eq!(std::fs::read(dir.path().join("vectors.bin")).unwrap(), b"kept");
+        assert_eq!(
+            std::fs::read(dir.path().join("vectors.bin")).unwrap(),
+            b"kept"
+        );
         index
             .upsert(&[IndexDoc {
                 id: "A".into(),
@@ -591,7 +597,11 @@ mod tests {
             .unwrap();
         index.commit().unwrap();
         drop(index);
-        assert_eq!(KnowledgeIndex::open(dir.path()).unwrap().len(), 1, "and reopens");
+        assert_eq!(
+            KnowledgeIndex::open(dir.path()).unwrap().len(),
+            1,
+            "and reopens"
+        );
     }
 
     #[test]
@@ -604,7 +614,11 @@ mod tests {
             ..IndexDoc::default()
         };
         index
-            .upsert(&[doc("F1", "FORD", 2015), doc("F2", "FORD", 2021), doc("T1", "TESLA", 2021)])
+            .upsert(&[
+                doc("F1", "FORD", 2015),
+                doc("F2", "FORD", 2021),
+                doc("T1", "TESLA", 2021),
+            ])
             .unwrap();
         index.commit().unwrap();
         let mut req = SearchRequest::new("");

@@ -174,13 +174,24 @@ async fn print_cases(service: &Service, shown: usize) -> anyhow::Result<()> {
         })
         .await?;
     println!(
-        "\n{:>5}  {:<8} {:<20} {:<10} {:<9}  title",
-        "case", "status", "category", "severity", "vehicles"
+        "\n{:>5}  {:<8} {:<20} {:<10} {:>7} {:>8}  title",
+        "case", "status", "category", "severity", "reports", "vehicles"
     );
     for case in page.items.iter().rev() {
         println!(
-            "{:>5}  {:<8} {:<20} {:<10} {:>8}  {}",
-            case.id, case.status, case.category, case.severity, case.vehicle_count, case.title
+            "{:>5}  {:<8} {:<20} {:<10} {:>7} {:>8}  {}{}",
+            case.id,
+            case.status,
+            case.category,
+            case.severity,
+            case.occurrence_count,
+            case.vehicle_count,
+            if case.emerging_at_ms.is_some() {
+                "[emerging] "
+            } else {
+                ""
+            },
+            case.title
         );
     }
     if let Some(newest) = page.items.first() {
