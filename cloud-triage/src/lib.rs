@@ -24,8 +24,10 @@ pub mod downlink;
 pub mod ingest;
 pub mod knowledge;
 pub mod mqtt;
+pub mod notify;
 pub mod policy;
 pub mod service;
+pub mod sla;
 pub mod store;
 pub mod triage;
 

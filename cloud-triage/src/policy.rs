@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_POLICY_TOML: &str = include_str!("../policy.toml");
 
 /// Everything configurable about triage decisions.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// When a feedback joins an open case.
@@ -22,6 +22,29 @@ pub struct Policy {
     pub emerging: EmergingPolicy,
     /// What knowledge is attached to cases.
     pub matches: MatchPolicy,
+    /// SLA clocks: calendar, targets, escalation points.
+    pub sla: crate::sla::SlaPolicy,
+    /// Return visits after resolution and what counts as satisfied.
+    pub follow_up: FollowUpPolicy,
+}
+
+/// Return visits after resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FollowUpPolicy {
+    /// Days after resolution when the driver is asked again.
+    pub days: Vec<u32>,
+    /// Least satisfaction score (1–5) that closes the case; lower reopens it.
+    pub satisfied_at_least: u8,
+}
+
+impl Default for FollowUpPolicy {
+    fn default() -> Self {
+        Self {
+            days: vec![5, 7],
+            satisfied_at_least: 4,
+        }
+    }
 }
 
 /// When a case becomes an emerging issue.
@@ -95,6 +118,14 @@ impl Policy {
         }
         if e.window_days == 0 || e.window_days > 3650 {
             anyhow::bail!("emerging.window_days must be 1..=3650");
+        }
+        self.sla.validate()?;
+        let f = &self.follow_up;
+        if f.days.is_empty() || f.days.iter().any(|d| *d == 0 || *d > 365) {
+            anyhow::bail!("follow_up.days must name days 1..=365");
+        }
+        if !(1..=5).contains(&f.satisfied_at_least) {
+            anyhow::bail!("follow_up.satisfied_at_least must be 1..=5");
         }
         let m = &self.matches;
         if m.known_issues > qloop_knowledge::search::MAX_LIMIT

@@ -131,10 +131,17 @@ impl Service {
                 }
             }));
         }
+        store.set_calendar(config.policy.sla.calendar.working_time()?);
+        tasks.push(tokio::spawn(crate::sla::scheduler::run_sla_scheduler(
+            store.clone(),
+            config.policy.sla.clone(),
+            crate::sla::scheduler::system_clock(),
+            stopped(stop_rx.clone()),
+        )));
         let handler = IngestHandler::new(store.clone(), audio, wake.clone())
             .with_triage(triage.clone())
             .with_knowledge(knowledge.clone(), vectors.clone())
-            .with_policy(config.policy);
+            .with_policy(config.policy.clone());
         tasks.push(tokio::spawn(run_pipeline(
             client.clone(),
             publish_rx,
@@ -153,7 +160,8 @@ impl Service {
         })
         .layer(axum::Extension(knowledge))
         .layer(axum::Extension(vectors))
-        .layer(axum::Extension(triage));
+        .layer(axum::Extension(triage))
+        .layer(axum::Extension(Arc::new(config.policy.clone())));
         let http_stop = stopped(stop_rx.clone());
         tasks.push(tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app)

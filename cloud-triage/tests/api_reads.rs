@@ -168,6 +168,41 @@ async fn the_openapi_document_lists_every_route_with_schemas() {
                 .unwrap()
                 .status()
                 .as_u16(),
+            ("post", p) if p.ends_with("/transition") => client
+                .post(url)
+                .json(&serde_json::json!({"to": "acknowledged", "actor": "openapi check", "message": "We are on it."}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            ("post", p) if p.ends_with("/satisfaction") => {
+                // Only a resolved case asks for the driver's satisfaction.
+                let policy = cloud_triage::policy::Policy::default();
+                for (to, fields) in [
+                    ("contained", serde_json::json!({"ica_action": "a", "ica_owner": "b", "ica_implemented_at_ms": 1, "ica_verification": "c"})),
+                    ("root_cause_found", serde_json::json!({"root_cause": "a", "root_cause_occurrence": "b", "root_cause_escape_point": "c", "root_cause_evidence": "d"})),
+                    ("corrective_action_implemented", serde_json::json!({"pca_action": "a", "pca_owner": "b", "pca_implemented_at_ms": 1, "pca_validation": "c"})),
+                    ("effectiveness_verified", serde_json::json!({"verification": "a", "verification_owner": "b"})),
+                ] {
+                    let t = cloud_triage::store::lifecycle::Transition {
+                        to: to.into(),
+                        actor: "openapi check".into(),
+                        message: Some("update".into()),
+                        reason: None,
+                        fields: fields.as_object().unwrap().clone(),
+                    };
+                    api.store.transition(case_id, &t, &policy, cloud_triage::now_ms()).await.unwrap();
+                }
+                client
+                    .post(url)
+                    .json(&serde_json::json!({"actor": "driver", "score": 5}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
             other => panic!("no check written for {other:?}"),
         };
         assert_eq!(status, success, "the documented {method} {path} is served");

@@ -21,3 +21,6 @@ mod updates;
 
 #[path = "store_suite/linking.rs"]
 mod linking;
+
+#[path = "store_suite/sla_paths.rs"]
+mod sla_paths;

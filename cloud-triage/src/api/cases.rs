@@ -260,3 +260,91 @@ pub async fn split_case(
         .ok_or_else(|| ApiError::NotFound(format!("case {new_id}")))?;
     Ok((axum::http::StatusCode::CREATED, Json(case)))
 }
+
+fn policy_of(
+    policy: Option<axum::Extension<std::sync::Arc<crate::policy::Policy>>>,
+) -> crate::policy::Policy {
+    policy.map(|p| (*p.0).clone()).unwrap_or_default()
+}
+
+/// Moves a case through its lifecycle (8D): `{"to": STATE, "actor": …,
+/// "message"?, "reason"?, …fields}`. A transition that is not allowed from the
+/// case's status, or lacks a required field, is refused with 422 naming it.
+#[utoipa::path(
+    post,
+    path = "/api/cases/{id}/transition",
+    tag = "cases",
+    params(("id" = i64, Path, description = "Case number")),
+    request_body = crate::store::lifecycle::Transition,
+    responses(
+        (status = 200, description = "The case in its new status", body = CaseDetail),
+        (status = 400, description = "The id or the body is malformed", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 422, description = "Not allowed from this status, or required fields missing (named)", body = ErrorBody),
+    )
+)]
+pub async fn transition_case(
+    State(state): State<ApiState>,
+    policy: Option<axum::Extension<std::sync::Arc<crate::policy::Policy>>>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(t): ApiJson<crate::store::lifecycle::Transition>,
+) -> Result<Json<CaseDetail>, ApiError> {
+    let policy = policy_of(policy);
+    Ok(Json(
+        state
+            .store
+            .transition(id, &t, &policy, now_ms())
+            .await
+            .map_err(not_found_as_404(id))?,
+    ))
+}
+
+/// Body of `POST /api/cases/{id}/satisfaction`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SatisfactionRequest {
+    /// Who reports it (`driver`, or the agent who called).
+    pub actor: String,
+    /// 1 (very unhappy) to 5 (very happy).
+    pub score: i64,
+    /// What the driver said.
+    pub comment: Option<String>,
+}
+
+/// The driver's satisfaction after resolution: closes the case when
+/// satisfied, reopens it when not.
+#[utoipa::path(
+    post,
+    path = "/api/cases/{id}/satisfaction",
+    tag = "cases",
+    params(("id" = i64, Path, description = "Case number")),
+    request_body = SatisfactionRequest,
+    responses(
+        (status = 200, description = "The case, closed or reopened", body = CaseDetail),
+        (status = 400, description = "The id or the body is malformed", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 422, description = "Score out of range, or the case is not resolved", body = ErrorBody),
+    )
+)]
+pub async fn record_satisfaction(
+    State(state): State<ApiState>,
+    policy: Option<axum::Extension<std::sync::Arc<crate::policy::Policy>>>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<SatisfactionRequest>,
+) -> Result<Json<CaseDetail>, ApiError> {
+    let policy = policy_of(policy);
+    Ok(Json(
+        state
+            .store
+            .record_satisfaction(
+                id,
+                req.score,
+                req.comment.as_deref(),
+                &req.actor,
+                &policy,
+                now_ms(),
+            )
+            .await
+            .map_err(not_found_as_404(id))?,
+    ))
+}

@@ -38,13 +38,15 @@ pub struct ApiState {
 }
 
 /// Every route the API serves, as `(method, path)`; the OpenAPI document lists the same.
-pub const ROUTES: [(&str, &str); 9] = [
+pub const ROUTES: [(&str, &str); 11] = [
     ("get", "/healthz"),
     ("get", "/api/cases"),
     ("get", "/api/cases/{id}"),
     ("patch", "/api/cases/{id}"),
     ("post", "/api/cases/{id}/merge"),
     ("post", "/api/cases/{id}/split"),
+    ("post", "/api/cases/{id}/transition"),
+    ("post", "/api/cases/{id}/satisfaction"),
     ("get", "/api/feedback/{id}"),
     ("get", "/api/search"),
     ("get", "/api/openapi.json"),
@@ -61,6 +63,11 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/cases/{id}/merge", post(cases::merge_case))
         .route("/api/cases/{id}/split", post(cases::split_case))
+        .route("/api/cases/{id}/transition", post(cases::transition_case))
+        .route(
+            "/api/cases/{id}/satisfaction",
+            post(cases::record_satisfaction),
+        )
         .route("/api/feedback/{id}", get(feedback::get_feedback))
         .route("/api/search", get(search::search))
         .route("/api/openapi.json", get(openapi::openapi_json))

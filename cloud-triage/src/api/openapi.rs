@@ -19,6 +19,8 @@ use crate::store::records;
         cases::update_case,
         cases::merge_case,
         cases::split_case,
+        cases::transition_case,
+        cases::record_satisfaction,
         feedback::get_feedback,
         search::search,
         openapi_json
@@ -32,6 +34,9 @@ use crate::store::records;
         records::CaseMatch,
         cases::MergeRequest,
         cases::SplitRequest,
+        cases::SatisfactionRequest,
+        crate::store::lifecycle::Transition,
+        crate::store::sla::SlaClock,
         records::FeedbackDetail,
         records::Counts,
         crate::store::CaseUpdate,

@@ -1,4 +1,4 @@
-//! Engineers working a case: status, routing and the 8D fields, each change
+//! Engineers working a case: routing and the 8D fields, each change
 //! recorded in the append-only `case_history`.
 //!
 //! Only the columns in [`EDITABLE_FIELDS`] can be set, by their column name,
@@ -15,15 +15,6 @@ use uuid::Uuid;
 
 use super::{records::CaseDetail, Store, StoreError};
 
-/// The workflow states a case may be in.
-pub const CASE_STATUSES: [&str; 6] = [
-    "new",
-    "triaged",
-    "in_progress",
-    "resolved",
-    "closed",
-    "reopened",
-];
 /// Longest text accepted for one field, in characters.
 pub const MAX_FIELD_CHARS: usize = 10_000;
 
@@ -41,8 +32,9 @@ pub enum FieldKind {
 }
 
 /// Every column an update may set, with how it is stored.
-pub const EDITABLE_FIELDS: [(&str, FieldKind); 28] = [
-    ("status", FieldKind::RequiredText),
+/// The status is not among them: it changes only by a transition
+/// (`Store::transition`), which checks the 8D rules.
+pub const EDITABLE_FIELDS: [(&str, FieldKind); 27] = [
     ("category", FieldKind::RequiredText),
     ("severity", FieldKind::RequiredText),
     ("department", FieldKind::Text),
@@ -79,7 +71,7 @@ pub struct CaseUpdate {
     pub actor: String,
     /// The case's `updated_at_ms` the actor last read; a different stored value is a conflict.
     pub expected_updated_at_ms: Option<i64>,
-    /// Column name to new value, e.g. `{"status": "in_progress", "ica_due_ms": 1717000000000}`.
+    /// Column name to new value, e.g. `{"department": "Chassis", "ica_due_ms": 1717000000000}`.
     #[schema(value_type = Object)]
     pub set: serde_json::Map<String, Value>,
 }
@@ -124,12 +116,6 @@ fn check_field(
             }
             if kind == FieldKind::RequiredText && s.trim().is_empty() {
                 return Err(invalid("must not be empty"));
-            }
-            if name == "status" && !CASE_STATUSES.contains(&s.as_str()) {
-                return Err(invalid(&format!(
-                    "must be one of {}",
-                    CASE_STATUSES.join(", ")
-                )));
             }
             FieldValue::Text(Some(s.clone()))
         }
@@ -200,39 +186,78 @@ impl Store {
                 None => StoreError::NotFound,
             });
         }
-        for (column, kind, value) in changes {
-            let old = current_value(&mut tx, id, column, kind).await?;
-            if old == value {
-                continue;
-            }
-            let statement = format!("UPDATE cases SET {column} = $1 WHERE id = $2");
-            let query = match &value {
-                FieldValue::Text(text) => sqlx::query(&statement).bind(text.clone()),
-                FieldValue::Int(n) => sqlx::query(&statement).bind(*n),
-            };
-            query.bind(id).execute(&mut *tx).await?;
-            sqlx::query(
-                "INSERT INTO case_history (id, case_id, at_ms, actor, field, old_value, new_value) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(Uuid::now_v7().to_string())
-            .bind(id)
-            .bind(at_ms)
-            .bind(update.actor.trim())
-            .bind(column)
-            .bind(old.history_text())
-            .bind(value.history_text())
-            .execute(&mut *tx)
-            .await?;
+        apply_changes(&mut tx, id, update.actor.trim(), changes, at_ms).await?;
+        if set.contains_key("department") {
+            super::sla::stop_route_if_routed(&mut tx, id, at_ms).await?;
         }
         tx.commit().await?;
         self.get_case(id).await?.ok_or(StoreError::NotFound)
     }
 }
 
+/// Checks `set` against [`EDITABLE_FIELDS`] (an engineer's action clears
+/// its `suggested` flag) and writes it with one history entry per change.
+pub(crate) async fn set_fields(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    actor: &str,
+    set: &serde_json::Map<String, Value>,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let mut set = set.clone();
+    for (action, flag) in [
+        ("ica_action", "ica_suggested"),
+        ("pca_action", "pca_suggested"),
+    ] {
+        if set.contains_key(action) && !set.contains_key(flag) {
+            set.insert(flag.to_string(), Value::Bool(false));
+        }
+    }
+    let changes = set
+        .iter()
+        .map(|(column, value)| check_field(column, value))
+        .collect::<Result<Vec<_>, _>>()?;
+    apply_changes(tx, id, actor, changes, at_ms).await
+}
+
+async fn apply_changes(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    actor: &str,
+    changes: Vec<(&'static str, FieldKind, FieldValue)>,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    for (column, kind, value) in changes {
+        let old = current_value(tx, id, column, kind).await?;
+        if old == value {
+            continue;
+        }
+        let statement = format!("UPDATE cases SET {column} = $1 WHERE id = $2");
+        let query = match &value {
+            FieldValue::Text(text) => sqlx::query(&statement).bind(text.clone()),
+            FieldValue::Int(n) => sqlx::query(&statement).bind(*n),
+        };
+        query.bind(id).execute(&mut **tx).await?;
+        sqlx::query(
+            "INSERT INTO case_history (id, case_id, at_ms, actor, field, old_value, new_value) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(id)
+        .bind(at_ms)
+        .bind(actor)
+        .bind(column)
+        .bind(old.history_text())
+        .bind(value.history_text())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// The stored value of `column` (an [`EDITABLE_FIELDS`] name) on case `id`.
 async fn current_value(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Transaction<'static, Any>,
     id: i64,
     column: &str,
     kind: FieldKind,
@@ -257,15 +282,15 @@ mod tests {
 
     #[test]
     fn only_listed_columns_with_values_of_their_kind_are_accepted() {
-        assert!(check_field("status", &json!("in_progress")).is_ok());
+        assert!(check_field("department", &json!("Chassis")).is_ok());
         assert!(check_field("ica_due_ms", &json!(1_717_000_000_000_i64)).is_ok());
         assert!(check_field("pca_suggested", &json!(true)).is_ok());
         assert!(check_field("root_cause", &json!(null)).is_ok());
         for (column, value) in [
             ("id", json!(5)),
             ("status; DROP TABLE cases", json!("new")),
-            ("status", json!("exploded")),
-            ("status", json!(null)),
+            ("status", json!("closed")),
+            ("category", json!(null)),
             ("title", json!("  ")),
             ("ica_due_ms", json!("tomorrow")),
             ("ica_due_ms", json!(-1)),

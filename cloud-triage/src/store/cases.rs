@@ -121,6 +121,15 @@ impl Store {
                 owner: row.try_get("verification_owner")?,
                 verified_at_ms: row.try_get("verified_at_ms")?,
             },
+            sla: self
+                .sla_clocks(id, &self.calendar(), crate::now_ms())
+                .await?,
+            first_response_at_ms: row.try_get("first_response_at_ms")?,
+            resolved_at_ms: row.try_get("resolved_at_ms")?,
+            closed_at_ms: row.try_get("closed_at_ms")?,
+            reopen_count: row.try_get("reopen_count")?,
+            satisfaction: row.try_get("satisfaction")?,
+            satisfaction_comment: row.try_get("satisfaction_comment")?,
             software_versions: list("software_json")?,
             model_families: list("model_families")?,
             matches,

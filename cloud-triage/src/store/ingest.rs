@@ -318,6 +318,25 @@ async fn open_case(
     if let Some(t) = triage {
         suggest_fixes(tx, case_id, t, now).await?;
     }
+    let sla = triage.map(|t| &t.policy.sla).cloned().unwrap_or_default();
+    let targets = sla.targets(
+        assessment.map_or("", |a| a.severity.as_str()),
+        assessment.map_or("", |a| a.category.as_str()),
+    );
+    let wt = sla.calendar.working_time().unwrap_or_default();
+    super::sla::start_clocks(tx, case_id, &targets, &wt, now).await?;
+    super::sla::stop_route_if_routed(tx, case_id, now).await?;
+    if let Some(a) = assessment.filter(|a| a.severity == qloop_models::severity::MAJOR) {
+        super::sla::escalate_once(
+            tx,
+            case_id,
+            "major",
+            "",
+            &format!("major on arrival ({})", a.severity_reasons.join(", ")),
+            now,
+        )
+        .await?;
+    }
     linking::notify(
         tx,
         "case_opened",
@@ -332,20 +351,6 @@ async fn open_case(
         now,
     )
     .await?;
-    if assessment.is_some_and(|t| t.severity == qloop_models::severity::MAJOR) {
-        linking::notify(
-            tx,
-            "escalated",
-            case_id,
-            serde_json::json!({
-                "case_id": case_id,
-                "severity": "major",
-                "reason": assessment.map(|a| a.severity_reasons.join(", ")),
-            }),
-            now,
-        )
-        .await?;
-    }
     Ok(case_id)
 }
 

@@ -313,14 +313,7 @@ pub(crate) async fn escalate(
         Some(&format!("major: escalate at once ({why})")),
     )
     .await?;
-    notify(
-        tx,
-        "escalated",
-        case_id,
-        json!({ "case_id": case_id, "severity": "major", "reason": why }),
-        at_ms,
-    )
-    .await?;
+    super::sla::escalate_once(tx, case_id, "major", "", why, at_ms).await?;
     Ok(true)
 }
 
@@ -597,6 +590,7 @@ impl Store {
             )
             .await?;
         }
+        super::sla::cancel_clocks(&mut tx, from, at_ms).await?;
         sqlx::query(
             "UPDATE cases SET status = 'merged', merged_into = $1, occurrences = 0 WHERE id = $2",
         )

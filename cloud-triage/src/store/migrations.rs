@@ -42,6 +42,16 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "linking",
         include_str!("../../migrations/0005_linking.sql"),
     ),
+    (
+        6,
+        "webhooks",
+        include_str!("../../migrations/0006_webhooks.sql"),
+    ),
+    (
+        7,
+        "lifecycle",
+        include_str!("../../migrations/0007_lifecycle.sql"),
+    ),
 ];
 
 /// [`MIGRATIONS`] as a source sqlx's migrator understands.

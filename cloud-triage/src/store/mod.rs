@@ -27,10 +27,13 @@ pub mod feedback;
 pub mod ingest;
 pub mod knowledge;
 pub mod labelled;
+pub mod lifecycle;
 pub mod linking;
 pub mod migrations;
+pub mod notifications;
 pub mod records;
 mod rows;
+pub mod sla;
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 
@@ -73,6 +76,8 @@ pub struct Store {
     backend: Backend,
     /// Write transactions queue here on SQLite (see [`Store::begin_write`]).
     write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// The SLA calendar reads count working time by.
+    calendar: Arc<std::sync::RwLock<crate::sla::WorkingTime>>,
 }
 
 impl Store {
@@ -108,7 +113,21 @@ impl Store {
             pool,
             backend,
             write_gate: Arc::default(),
+            calendar: Arc::default(),
         })
+    }
+
+    /// Sets the calendar SLA clocks are read with (the policy's).
+    pub fn set_calendar(&self, calendar: crate::sla::WorkingTime) {
+        *self.calendar.write().unwrap_or_else(|p| p.into_inner()) = calendar;
+    }
+
+    /// The calendar SLA clocks are read with.
+    pub fn calendar(&self) -> crate::sla::WorkingTime {
+        self.calendar
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Begins a write transaction. On SQLite the writers of this process

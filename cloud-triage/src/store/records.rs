@@ -224,6 +224,20 @@ pub struct CaseDetail {
     pub model_families: Vec<String>,
     /// Known issues and similar cases found for its feedback, with scores.
     pub matches: Vec<CaseMatch>,
+    /// SLA clocks (route, first response, resolution) as of the read.
+    pub sla: Vec<super::sla::SlaClock>,
+    /// When the driver got the first response, Unix ms.
+    pub first_response_at_ms: Option<i64>,
+    /// When effectiveness was verified (resolution), Unix ms.
+    pub resolved_at_ms: Option<i64>,
+    /// When it closed, Unix ms.
+    pub closed_at_ms: Option<i64>,
+    /// How often the driver's dissatisfaction reopened it.
+    pub reopen_count: i64,
+    /// The driver's satisfaction, 1–5.
+    pub satisfaction: Option<i64>,
+    /// The driver's comment with it.
+    pub satisfaction_comment: Option<String>,
     /// Every linked feedback's id, oldest link first.
     pub feedback_ids: Vec<Uuid>,
     /// Every linked feedback with its vehicle, oldest link first.

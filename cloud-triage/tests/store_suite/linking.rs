@@ -552,6 +552,7 @@ async fn concurrent_workers_link_reports_of_one_issue_into_one_case(db: &TestDb)
         } else {
             second.clone()
         };
+        let policy = policy.clone();
         tasks.spawn(async move {
             let env = report(
                 VIN,

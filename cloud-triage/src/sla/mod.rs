@@ -1,0 +1,25 @@
+//! SLA clocks: per case and metric, a target in working time, started when
+//! the case opens, paused while the case waits on the customer, stopped
+//! when the metric is met; the scheduler raises escalations (breach
+//! imminent, breached, unresolved after N working days) exactly once each.
+//!
+//! # Layout
+//! - [`calendar`]: working time (24x7 or business hours with holidays).
+//! - [`policy`]: targets by severity and category, from the policy file.
+//! - [`scheduler`]: the periodic tick that raises escalations.
+
+pub mod calendar;
+pub mod policy;
+pub mod scheduler;
+
+pub use calendar::{Calendar, CalendarKind, WorkingTime};
+pub use policy::{SlaPolicy, SlaTargets};
+
+/// The metrics each case is measured on.
+pub const METRICS: [&str; 3] = [ROUTE, FIRST_RESPONSE, RESOLUTION];
+/// Registered and routed to the responsible department.
+pub const ROUTE: &str = "route";
+/// The driver got a first answer.
+pub const FIRST_RESPONSE: &str = "first_response";
+/// The issue was resolved (effectiveness verified).
+pub const RESOLUTION: &str = "resolution";

@@ -1,0 +1,451 @@
+//! SLA clocks in the database: started when a case opens, paused while it
+//! waits on the customer, stopped when the metric is met; breaches and the
+//! other escalations recorded once each (primary key), with a history entry
+//! and a notification event.
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{Any, Row, Transaction};
+use utoipa::ToSchema;
+
+use super::{linking, rows::json_column, Store, StoreError};
+use crate::sla::{SlaPolicy, SlaTargets, WorkingTime, FIRST_RESPONSE, METRICS, RESOLUTION, ROUTE};
+
+type Tx = Transaction<'static, Any>;
+
+/// One SLA metric of a case, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SlaClock {
+    /// `route`, `first_response` or `resolution`.
+    pub metric: String,
+    /// Working time allowed, ms.
+    pub target_ms: i64,
+    /// When the clock started, Unix ms.
+    pub started_at_ms: i64,
+    /// When it stopped (the metric was met), Unix ms.
+    pub stopped_at_ms: Option<i64>,
+    /// Intervals spent waiting on the customer, `[from, to]` (to absent while paused).
+    pub paused: Vec<(i64, Option<i64>)>,
+    /// Working time used so far (or until stopped), ms.
+    pub elapsed_ms: i64,
+    /// Working time left; negative once breached.
+    pub remaining_ms: i64,
+    /// When it is due, Unix ms (moves while paused).
+    pub due_at_ms: i64,
+    /// Whether the target was missed.
+    pub breached: bool,
+    /// When it was missed, Unix ms.
+    pub breached_at_ms: Option<i64>,
+}
+
+/// Starts every metric's clock for a new case.
+pub(crate) async fn start_clocks(
+    tx: &mut Tx,
+    case_id: i64,
+    targets: &SlaTargets,
+    wt: &WorkingTime,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    for metric in METRICS {
+        let target = targets.target_ms(metric).unwrap_or(0);
+        sqlx::query(
+            "INSERT INTO sla_clocks (case_id, metric, target_ms, started_at_ms, due_at_ms) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, metric) DO NOTHING",
+        )
+        .bind(case_id)
+        .bind(metric)
+        .bind(target)
+        .bind(at_ms)
+        .bind(wt.add(at_ms, target))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records an escalation once; true when it is new (then also history and
+/// a notification event).
+pub(crate) async fn escalate_once(
+    tx: &mut Tx,
+    case_id: i64,
+    kind: &str,
+    metric: &str,
+    detail: &str,
+    at_ms: i64,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO escalations (case_id, kind, metric, at_ms, detail) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (case_id, kind, metric) DO NOTHING",
+    )
+    .bind(case_id)
+    .bind(kind)
+    .bind(metric)
+    .bind(at_ms)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        linking::history(
+            tx,
+            case_id,
+            at_ms,
+            "sla",
+            "escalation",
+            None,
+            Some(&format!("{kind}: {detail}")),
+        )
+        .await?;
+        let event = if kind == "breached" {
+            "breached"
+        } else {
+            "escalated"
+        };
+        linking::notify(
+            tx,
+            event,
+            case_id,
+            json!({"case_id": case_id, "escalation": kind, "metric": metric, "detail": detail}),
+            at_ms,
+        )
+        .await?;
+    }
+    Ok(inserted)
+}
+
+/// Stops a metric's clock at `at_ms` (closing an open pause); a stop past
+/// the due time records the breach.
+pub(crate) async fn stop_clock(
+    tx: &mut Tx,
+    case_id: i64,
+    metric: &str,
+    wt: &WorkingTime,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    resume_metric(tx, case_id, Some(metric), wt, at_ms).await?;
+    let Some(row) = sqlx::query(
+        "SELECT due_at_ms, breached_at_ms FROM sla_clocks WHERE case_id = $1 AND metric = $2 AND stopped_at_ms IS NULL",
+    )
+    .bind(case_id)
+    .bind(metric)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(());
+    };
+    let due: i64 = row.try_get("due_at_ms")?;
+    let breached: Option<i64> = row.try_get("breached_at_ms")?;
+    let breach = if at_ms > due && breached.is_none() {
+        Some(due)
+    } else {
+        breached
+    };
+    sqlx::query("UPDATE sla_clocks SET stopped_at_ms = $1, breached_at_ms = $2 WHERE case_id = $3 AND metric = $4")
+        .bind(at_ms)
+        .bind(breach)
+        .bind(case_id)
+        .bind(metric)
+        .execute(&mut **tx)
+        .await?;
+    if breached.is_none() && breach.is_some() {
+        escalate_once(
+            tx,
+            case_id,
+            "breached",
+            metric,
+            &format!("{metric} met late"),
+            at_ms,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Stops the routing clock once the case has a department.
+pub(crate) async fn stop_route_if_routed(
+    tx: &mut Tx,
+    case_id: i64,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let department: Option<String> = sqlx::query("SELECT department FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("department")?;
+    if department.is_some_and(|d| !d.trim().is_empty()) {
+        // Routing counts around the clock here: a routed case is routed.
+        stop_clock(tx, case_id, ROUTE, &WorkingTime::default(), at_ms).await?;
+    }
+    Ok(())
+}
+
+/// Pauses every running clock of a case (waiting on the customer).
+pub(crate) async fn pause_clocks(tx: &mut Tx, case_id: i64, at_ms: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE sla_clocks SET paused_since_ms = $1 WHERE case_id = $2 AND stopped_at_ms IS NULL AND paused_since_ms IS NULL",
+    )
+    .bind(at_ms)
+    .bind(case_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Resumes paused clocks (all, or one metric): the paused working time
+/// moves the due instant.
+pub(crate) async fn resume_metric(
+    tx: &mut Tx,
+    case_id: i64,
+    metric: Option<&str>,
+    wt: &WorkingTime,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT metric, target_ms, started_at_ms, paused_ms, paused_since_ms, pauses_json FROM sla_clocks \
+         WHERE case_id = $1 AND paused_since_ms IS NOT NULL",
+    )
+    .bind(case_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in rows {
+        let m: String = row.try_get("metric")?;
+        if metric.is_some_and(|want| want != m) {
+            continue;
+        }
+        let since: i64 = row.try_get("paused_since_ms")?;
+        let paused = row.try_get::<i64, _>("paused_ms")? + wt.between(since, at_ms);
+        let mut pauses: Vec<(i64, i64)> = serde_json::from_value(json_column(
+            &row.try_get::<String, _>("pauses_json")?,
+            "sla_clocks.pauses_json",
+        )?)
+        .map_err(|e| StoreError::Corrupt(format!("sla_clocks.pauses_json: {e}")))?;
+        pauses.push((since, at_ms));
+        let due = wt.add(
+            row.try_get("started_at_ms")?,
+            row.try_get::<i64, _>("target_ms")? + paused,
+        );
+        sqlx::query(
+            "UPDATE sla_clocks SET paused_ms = $1, paused_since_ms = NULL, pauses_json = $2, due_at_ms = $3 \
+             WHERE case_id = $4 AND metric = $5",
+        )
+        .bind(paused)
+        .bind(serde_json::to_string(&pauses).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(due)
+        .bind(case_id)
+        .bind(&m)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Starts the resolution clock again (a reopened case).
+pub(crate) async fn restart_resolution(
+    tx: &mut Tx,
+    case_id: i64,
+    wt: &WorkingTime,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let target: i64 =
+        sqlx::query("SELECT target_ms FROM sla_clocks WHERE case_id = $1 AND metric = $2")
+            .bind(case_id)
+            .bind(RESOLUTION)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("target_ms")?;
+    sqlx::query(
+        "UPDATE sla_clocks SET started_at_ms = $1, due_at_ms = $2, paused_ms = 0, paused_since_ms = NULL, \
+         pauses_json = '[]', stopped_at_ms = NULL, breached_at_ms = NULL WHERE case_id = $3 AND metric = $4",
+    )
+    .bind(at_ms)
+    .bind(wt.add(at_ms, target))
+    .bind(case_id)
+    .bind(RESOLUTION)
+    .execute(&mut **tx)
+    .await?;
+    // A new cycle may breach (and escalate) again.
+    sqlx::query("DELETE FROM escalations WHERE case_id = $1 AND metric = $2 AND kind IN ('breach_imminent', 'unresolved')")
+        .bind(case_id)
+        .bind(RESOLUTION)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Stops every clock without a breach (a cancelled or merged case).
+pub(crate) async fn cancel_clocks(tx: &mut Tx, case_id: i64, at_ms: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sla_clocks SET stopped_at_ms = $1, paused_since_ms = NULL WHERE case_id = $2 AND stopped_at_ms IS NULL")
+        .bind(at_ms)
+        .bind(case_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// What one scheduler tick raised.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// New "breach imminent" escalations.
+    pub imminent: usize,
+    /// New breaches.
+    pub breached: usize,
+    /// New "unresolved after N working days" escalations.
+    pub unresolved: usize,
+}
+
+impl Store {
+    /// One scheduler pass at `now_ms`: marks breached clocks and raises each
+    /// escalation once (safe to run again, after a restart, or on several
+    /// workers at once).
+    pub async fn sla_tick(
+        &self,
+        policy: &SlaPolicy,
+        now_ms: i64,
+    ) -> Result<TickReport, StoreError> {
+        let wt = policy
+            .calendar
+            .working_time()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mut report = TickReport::default();
+        let (_gate, mut tx) = self.begin_write().await?;
+        let running = sqlx::query(
+            "SELECT s.case_id, s.metric, s.target_ms, s.started_at_ms, s.due_at_ms, s.paused_ms, s.breached_at_ms \
+             FROM sla_clocks s WHERE s.stopped_at_ms IS NULL AND s.paused_since_ms IS NULL ORDER BY s.case_id, s.metric",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in running {
+            let case_id: i64 = row.try_get("case_id")?;
+            let metric: String = row.try_get("metric")?;
+            let target: i64 = row.try_get("target_ms")?;
+            let due: i64 = row.try_get("due_at_ms")?;
+            if now_ms >= due {
+                if row.try_get::<Option<i64>, _>("breached_at_ms")?.is_none() {
+                    sqlx::query("UPDATE sla_clocks SET breached_at_ms = $1 WHERE case_id = $2 AND metric = $3")
+                        .bind(due)
+                        .bind(case_id)
+                        .bind(&metric)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if escalate_once(
+                    &mut tx,
+                    case_id,
+                    "breached",
+                    &metric,
+                    &format!("{metric} target of {} min missed", target / 60_000),
+                    now_ms,
+                )
+                .await?
+                {
+                    report.breached += 1;
+                }
+                continue;
+            }
+            let used = wt.between(row.try_get("started_at_ms")?, now_ms)
+                - row.try_get::<i64, _>("paused_ms")?;
+            if used as f64 >= policy.imminent_at * target as f64
+                && escalate_once(
+                    &mut tx,
+                    case_id,
+                    "breach_imminent",
+                    &metric,
+                    &format!("{metric} due in {} min", (wt.between(now_ms, due)) / 60_000),
+                    now_ms,
+                )
+                .await?
+            {
+                report.imminent += 1;
+            }
+        }
+        // Unresolved after N working days (waiting on the customer does not count).
+        let limit = i64::from(policy.unresolved_working_days) * wt.day_ms();
+        let open = sqlx::query(
+            "SELECT c.id, s.started_at_ms, s.paused_ms, s.paused_since_ms FROM cases c JOIN sla_clocks s \
+             ON s.case_id = c.id AND s.metric = $1 WHERE s.stopped_at_ms IS NULL",
+        )
+        .bind(RESOLUTION)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in open {
+            let case_id: i64 = row.try_get("id")?;
+            let until = row
+                .try_get::<Option<i64>, _>("paused_since_ms")?
+                .unwrap_or(now_ms);
+            let worked = wt.between(row.try_get("started_at_ms")?, until)
+                - row.try_get::<i64, _>("paused_ms")?;
+            if worked >= limit
+                && escalate_once(
+                    &mut tx,
+                    case_id,
+                    "unresolved",
+                    RESOLUTION,
+                    &format!(
+                        "unresolved after {} working days",
+                        policy.unresolved_working_days
+                    ),
+                    now_ms,
+                )
+                .await?
+            {
+                report.unresolved += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// The SLA clocks of a case at `now_ms`.
+    pub async fn sla_clocks(
+        &self,
+        case_id: i64,
+        wt: &WorkingTime,
+        now_ms: i64,
+    ) -> Result<Vec<SlaClock>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM sla_clocks WHERE case_id = $1 ORDER BY metric")
+            .bind(case_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let started: i64 = row.try_get("started_at_ms")?;
+                let stopped: Option<i64> = row.try_get("stopped_at_ms")?;
+                let since: Option<i64> = row.try_get("paused_since_ms")?;
+                let mut paused_ms: i64 = row.try_get("paused_ms")?;
+                let end = stopped.unwrap_or(now_ms);
+                if let Some(since) = since {
+                    paused_ms += wt.between(since, end);
+                }
+                let closed: Vec<(i64, i64)> = serde_json::from_value(json_column(
+                    &row.try_get::<String, _>("pauses_json")?,
+                    "sla_clocks.pauses_json",
+                )?)
+                .map_err(|e| StoreError::Corrupt(format!("sla_clocks.pauses_json: {e}")))?;
+                let mut paused: Vec<(i64, Option<i64>)> =
+                    closed.into_iter().map(|(a, b)| (a, Some(b))).collect();
+                if let Some(since) = since {
+                    paused.push((since, None));
+                }
+                let target: i64 = row.try_get("target_ms")?;
+                let elapsed = wt.between(started, end) - paused_ms;
+                let breached_at: Option<i64> = row.try_get("breached_at_ms")?;
+                Ok(SlaClock {
+                    metric: row.try_get("metric")?,
+                    target_ms: target,
+                    started_at_ms: started,
+                    stopped_at_ms: stopped,
+                    paused,
+                    elapsed_ms: elapsed,
+                    remaining_ms: target - elapsed,
+                    due_at_ms: row.try_get("due_at_ms")?,
+                    breached: breached_at.is_some() || elapsed > target,
+                    breached_at_ms: breached_at,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The first-response metric name, re-exported for the lifecycle.
+pub(crate) const FIRST: &str = FIRST_RESPONSE;
