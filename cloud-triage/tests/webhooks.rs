@@ -533,6 +533,26 @@ async fn a_failing_event_holds_back_only_its_own_case_until_given_up(db: &TestDb
             "{id} sent before the poison gave up"
         );
     }
+
+    // Requeued by hand, it goes out (as attempt 4) once the endpoint takes it.
+    assert_eq!(
+        db.store.requeue_failed_webhooks("board", 0).await.unwrap(),
+        1
+    );
+    let fixed = Receiver::start(Behaviour::Healthy).await;
+    let running = start_notifier(
+        db.store.clone(),
+        config(vec![endpoint("board", fixed.url(), None)], 3),
+    );
+    wait_until(30, "the requeued event delivered", || {
+        all_delivered(&db.store)
+    })
+    .await;
+    running.stop().await;
+    let poison_event: Vec<Inserted> = events.iter().filter(|e| e.id == poison).cloned().collect();
+    assert_exactly_once_in_order(&fixed, &poison_event);
+    let attempts = db.store.webhook_attempts(Some("board")).await.unwrap();
+    assert_attempts_numbered(&attempts, "board", &poison_event);
 }
 
 on_both_backends!(every_event_is_delivered_once_in_order_despite_a_receiver_failing_half_the_time);

@@ -15,11 +15,16 @@
 //!    still the caller's. An event is marked delivered in
 //!    `notification_events` when no endpoint owes it any more.
 //!
+//! `notification_events.attempts` counts the attempts at every endpoint and
+//! `last_error` is the latest attempt's; the per-endpoint detail is in
+//! `webhook_queue`, and each attempt in `webhook_deliveries`.
+//!
 //! Nothing here touches cases or feedback, so a failing endpoint never holds
 //! up triage. An endpoint added to the configuration later receives the
 //! events still undelivered at that time, not the whole history; rows of an
-//! endpoint removed from the configuration stay `pending` until it returns
-//! (or [`Store::requeue_failed_webhooks`]-style maintenance is done by hand).
+//! endpoint removed from the configuration stay `pending` until it returns.
+//! Rows given up (`failed`) go back in line with
+//! [`Store::requeue_failed_webhooks`].
 
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
