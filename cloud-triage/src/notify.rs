@@ -33,7 +33,12 @@
 //! endpoint never slows triage. Time comes from tokio's clock (plus the wall
 //! clock at start), so a test can pause it.
 
-use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    future::Future,
+    sync::Arc,
+    time::Duration,
+};
 
 use hmac::{Hmac, Mac};
 use rand::Rng;
@@ -54,8 +59,9 @@ pub const KNOWN_KINDS: &[&str] = &[
     "breached",
     "resolved",
 ];
-/// Requests in flight at once, across endpoints.
-const MAX_IN_FLIGHT: usize = 32;
+/// Requests in flight at once per endpoint (so a slow endpoint cannot take
+/// the others' turns).
+const MAX_IN_FLIGHT: usize = 16;
 /// How much longer than a request's timeout its claim lasts.
 const LEASE_MARGIN_MS: u64 = 30_000;
 /// Times a finished attempt is written before the claim is left to lapse.
@@ -310,6 +316,9 @@ pub async fn run_notifier(
     tracing::info!(endpoints = ?notifier.config.endpoints, "webhook notifier started");
     tokio::pin!(shutdown);
     let mut in_flight = JoinSet::new();
+    // Requests in flight per endpoint, by index.
+    let mut busy = vec![0usize; notifier.config.endpoints.len()];
+    let mut endpoint_of = HashMap::new();
     let mut next_queue = Instant::now();
     loop {
         let mut wake = Instant::now() + poll;
@@ -321,9 +330,9 @@ pub async fn run_notifier(
         }
         wake = wake.min(next_queue);
         for (index, endpoint) in notifier.config.endpoints.iter().enumerate() {
-            let free = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
+            let free = MAX_IN_FLIGHT.saturating_sub(busy[index]);
             if free == 0 {
-                break;
+                continue;
             }
             let now_ms = notifier.clock.now_ms();
             match notifier
@@ -333,14 +342,16 @@ pub async fn run_notifier(
             {
                 Ok(claimed) => {
                     for webhook in claimed {
-                        in_flight.spawn(notifier.clone().deliver(index, webhook));
+                        busy[index] += 1;
+                        let task = in_flight.spawn(notifier.clone().deliver(index, webhook));
+                        endpoint_of.insert(task.id(), index);
                     }
                 }
                 Err(e) => {
                     tracing::warn!(endpoint = %endpoint.name, error = %e, "claiming webhooks failed")
                 }
             }
-            if in_flight.len() < MAX_IN_FLIGHT {
+            if busy[index] < MAX_IN_FLIGHT {
                 match notifier.store.next_webhook_due_ms(&endpoint.name).await {
                     Ok(Some(due)) => wake = wake.min(notifier.clock.instant_at(due)),
                     Ok(None) => {}
@@ -354,9 +365,16 @@ pub async fn run_notifier(
         let wake = wake.max(Instant::now() + Duration::from_millis(5));
         tokio::select! {
             _ = &mut shutdown => break,
-            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                if let Err(e) = done {
-                    tracing::error!(error = %e, "webhook delivery task failed");
+            Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                let id = match done {
+                    Ok((id, ())) => id,
+                    Err(e) => {
+                        tracing::error!(error = %e, "webhook delivery task failed");
+                        e.id()
+                    }
+                };
+                if let Some(index) = endpoint_of.remove(&id) {
+                    busy[index] -= 1;
                 }
             }
             _ = tokio::time::sleep_until(wake) => {}

@@ -5,7 +5,8 @@
 //!   once, in order per case, signed, with every attempt recorded, even with
 //!   two notifiers sharing the database;
 //! - a receiver that is down leaves events undelivered with attempts
-//!   recorded, only on each case's first event, and gets them all once it is up;
+//!   recorded, only on each case's first event, holds up no other endpoint,
+//!   and gets them all once it is up;
 //! - an event that keeps failing holds back only its own case, and after
 //!   `max_attempts` is given up so the case moves on.
 //!
@@ -452,10 +453,13 @@ async fn a_receiver_that_is_down_gets_every_event_once_it_comes_back(db: &TestDb
         .local_addr()
         .unwrap();
     let url = format!("http://{port}/hook");
-    let running = start_notifier(
-        db.store.clone(),
-        config(vec![endpoint("board", url, None)], 1_000),
-    );
+    // A second endpoint that is up meanwhile.
+    let mirror = Receiver::start(Behaviour::Healthy).await;
+    let endpoints = vec![
+        endpoint("board", url, None),
+        endpoint("mirror", mirror.url(), None),
+    ];
+    let running = start_notifier(db.store.clone(), config(endpoints, 1_000));
     let heads: Vec<Uuid> = expected_order(&events).values().map(|ids| ids[0]).collect();
     wait_until(30, "two attempts on each case's first event", || async {
         let queue = db.store.webhook_queue("board").await.unwrap();
@@ -464,6 +468,12 @@ async fn a_receiver_that_is_down_gets_every_event_once_it_comes_back(db: &TestDb
             .all(|h| queue.iter().any(|q| q.event_id == *h && q.attempts >= 2))
     })
     .await;
+    wait_until(30, "the mirror has every event", || async {
+        mirror.acknowledged().len() == events.len()
+    })
+    .await;
+    // The endpoint that is down holds up nobody else.
+    assert_exactly_once_in_order(&mirror, &events);
     let queue = db.store.webhook_queue("board").await.unwrap();
     assert_eq!(queue.len(), events.len());
     for entry in &queue {
@@ -478,6 +488,7 @@ async fn a_receiver_that_is_down_gets_every_event_once_it_comes_back(db: &TestDb
             );
         }
     }
+    // Not delivered until every endpoint has it.
     assert_eq!(
         db.store.notification_events(true).await.unwrap().len(),
         events.len()
