@@ -17,7 +17,8 @@ async fn main() -> anyhow::Result<()> {
         | Command::Eval(_)
         | Command::EvalSearch(_)
         | Command::EvalLinking(_)
-        | Command::PrintDefaultPolicy => "warn",
+        | Command::PrintDefaultPolicy
+        | Command::Token(_) => "warn",
         _ => "info,rumqttd=warn,sqlx=warn,tantivy=warn",
     };
     tracing_subscriber::fmt()
@@ -37,6 +38,7 @@ async fn main() -> anyhow::Result<()> {
         Command::EvalLinking(args) => knowledge::eval_linking(args).await,
         Command::Train(args) => triage::train(args).await,
         Command::Eval(args) => triage::eval(args).await,
+        Command::Token(command) => cloud_triage::cmd::token::run(command).await,
         Command::PrintDefaultPolicy => {
             print!("{}", cloud_triage::policy::DEFAULT_POLICY_TOML);
             Ok(())

@@ -47,7 +47,7 @@ async fn malformed_ids_and_paging_are_json_400s() {
 #[tokio::test]
 async fn a_wrong_method_is_a_json_405() {
     let api = serve(true).await;
-    let response = reqwest::Client::new()
+    let response = api_support::client_for(&api.base)
         .post(format!("{}/api/cases", api.base))
         .send()
         .await

@@ -33,6 +33,14 @@ async fn serve_with_recalls() -> (String, tempfile::TempDir) {
     .unwrap();
     index.upsert(&parse_known_issues(&text).docs).unwrap();
     index.commit().unwrap();
+    let token = store
+        .create_token(
+            cloud_triage::store::access::Role::Operator,
+            "search test",
+            1,
+        )
+        .await
+        .unwrap();
     let app = router(ApiState {
         store,
         ready: Arc::new(AtomicBool::new(true)),
@@ -43,6 +51,7 @@ async fn serve_with_recalls() -> (String, tempfile::TempDir) {
         .unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    api_support::register_token(&format!("http://{addr}"), &token);
     (format!("http://{addr}"), dir)
 }
 

@@ -96,3 +96,28 @@ pub async fn raw_client(url: &str, id: &str) -> rumqttc::AsyncClient {
     });
     client
 }
+
+/// A client carrying a new token of `role` for the running service.
+pub async fn client_with_role(
+    service: &Service,
+    role: cloud_triage::store::access::Role,
+) -> reqwest::Client {
+    let token = service
+        .store
+        .create_token(
+            role,
+            &format!("test {}", role.as_str()),
+            cloud_triage::now_ms(),
+        )
+        .await
+        .unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}

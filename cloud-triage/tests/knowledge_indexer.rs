@@ -12,8 +12,10 @@ use rumqttc::QoS;
 
 const VIN: &str = "5YJ3E1EA7KF317111";
 
-async fn total(base: &str, query: &str) -> i64 {
-    let body: serde_json::Value = reqwest::get(format!("{base}/api/search?{query}"))
+async fn total(http: &reqwest::Client, base: &str, query: &str) -> i64 {
+    let body: serde_json::Value = http
+        .get(format!("{base}/api/search?{query}"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -44,31 +46,36 @@ async fn feedback_and_cases_become_searchable_and_reindex_rebuilds_them() {
             .unwrap();
     }
     let base = format!("http://{}", service.http_addr);
+    let http =
+        common_env::client_with_role(&service, cloud_triage::store::access::Role::Engineer).await;
     let indexed = eventually(Duration::from_secs(20), || {
-        let base = base.clone();
+        let (base, http) = (base.clone(), http.clone());
         async move {
-            total(&base, "q=&kind=feedback").await == 3 && total(&base, "q=&kind=case").await == 3
+            total(&http, &base, "q=&kind=feedback").await == 3
+                && total(&http, &base, "q=&kind=case").await == 3
         }
     })
     .await;
     assert!(indexed, "3 feedback and 3 cases indexed while running");
     assert_eq!(
-        total(&base, "q=wipers&kind=feedback&mode=bm25").await,
+        total(&http, &base, "q=wipers&kind=feedback&mode=bm25").await,
         2,
         "BM25 finds the two wiper reports"
     );
-    assert_eq!(total(&base, "q=wipers&kind=case&mode=bm25").await, 2);
+    assert_eq!(total(&http, &base, "q=wipers&kind=case&mode=bm25").await, 2);
 
     // Hybrid ranking (BM25 + embeddings) puts both wiper reports first,
     // also for words that share no term with them.
-    let body: serde_json::Value = reqwest::get(format!(
-        "{base}/api/search?q=windscreen%20blades%20stuck&kind=feedback&mode=hybrid"
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let body: serde_json::Value = http
+        .get(format!(
+            "{base}/api/search?q=windscreen%20blades%20stuck&kind=feedback&mode=hybrid"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let top: Vec<&str> = body["hits"]
         .as_array()
         .unwrap()

@@ -160,15 +160,19 @@ async fn reports_of_one_defect_from_several_cars_become_one_case_with_the_known_
     );
 
     // The API shows the same.
-    let json: serde_json::Value = reqwest::get(format!(
-        "http://{}/api/cases/{first_case}",
-        service.http_addr
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let client =
+        common_env::client_with_role(&service, cloud_triage::store::access::Role::Operator).await;
+    let json: serde_json::Value = client
+        .get(format!(
+            "http://{}/api/cases/{first_case}",
+            service.http_addr
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(json["occurrence_count"], 3);
     assert_eq!(json["vehicle_count"], 3);
     assert!(json["matches"][0]["doc_id"].is_string());

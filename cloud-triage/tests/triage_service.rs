@@ -93,12 +93,14 @@ async fn cases_arrive_triaged_and_a_correction_is_learned_at_once() {
     } else {
         "hvac"
     };
-    let response = reqwest::Client::new()
-        .patch(format!("http://{}/api/cases/{first}", service.http_addr))
-        .json(&serde_json::json!({"actor": "engineer", "set": {"category": corrected}}))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        common_env::client_with_role(&service, cloud_triage::store::access::Role::Engineer)
+            .await
+            .patch(format!("http://{}/api/cases/{first}", service.http_addr))
+            .json(&serde_json::json!({"actor": "engineer", "set": {"category": corrected}}))
+            .send()
+            .await
+            .unwrap();
     assert_eq!(response.status(), 200);
 
     // From another model, so it cannot simply join the corrected case.

@@ -120,7 +120,8 @@ pub fn decodable_names(vehicles: &[FixtureVehicle]) -> HashMap<String, BTreeSet<
         .collect()
 }
 
-/// Reads every sent feedback and its case over the HTTP API and checks:
+/// Reads every sent feedback and its case over the HTTP API (with `token`,
+/// an operator's or better) and checks:
 /// one feedback row each with its VIN and transcript, a telemetry snapshot
 /// whose signals all come from the vehicle's DBC (or its VSS mapping), and
 /// and a `new` case triaged by the model that lists it. Reports of one issue
@@ -129,10 +130,18 @@ pub fn decodable_names(vehicles: &[FixtureVehicle]) -> HashMap<String, BTreeSet<
 /// case ids.
 pub async fn check_arrived(
     http: &str,
+    token: &str,
     sent: &[Sent],
     names: &HashMap<String, BTreeSet<String>>,
 ) -> anyhow::Result<BTreeSet<i64>> {
-    let client = reqwest::Client::new();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse()?,
+    );
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?;
     let mut cases = BTreeSet::new();
     let mut held: HashMap<i64, BTreeSet<String>> = HashMap::new();
     for s in sent {
@@ -338,4 +347,16 @@ pub fn outbox_files(dir: &Path) -> usize {
                 .count()
         })
         .unwrap_or(0)
+}
+
+/// An operator token made directly in the service's database.
+pub async fn operator_token(store: &cloud_triage::store::Store) -> String {
+    store
+        .create_token(
+            cloud_triage::store::access::Role::Operator,
+            "e2e checker",
+            cloud_triage::now_ms(),
+        )
+        .await
+        .expect("token made")
 }

@@ -95,8 +95,10 @@ async fn edge_agent_killed_mid_publish_delivers_all_200_once_after_restart() {
     assert_eq!(outbox_files(&outbox_dir), 0);
 
     wait_for(&service.store, 200).await;
+    let token = qloop_tests::fleet::operator_token(&service.store).await;
     let cases = check_arrived(
         &format!("http://{}", service.http_addr),
+        &token,
         &sent,
         &decodable_names(&vehicles),
     )
@@ -295,7 +297,12 @@ async fn cloud_triage_killed_mid_ingest_ends_with_500_feedback_each_in_one_case(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await; // late duplicates would show now
-    let cases = check_arrived(&triage.http, &sent, &decodable_names(&vehicles))
+    let store = cloud_triage::store::Store::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let token = qloop_tests::fleet::operator_token(&store).await;
+    store.close().await;
+    let cases = check_arrived(&triage.http, &token, &sent, &decodable_names(&vehicles))
         .await
         .expect("each feedback stored once, linked to one case");
     let (feedback, cases_of_ours) = rows_for_vins(&db, &vehicles).await;

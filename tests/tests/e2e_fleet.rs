@@ -71,7 +71,8 @@ async fn fleet_run(service: &Service, dir: &Path, unique: bool) -> usize {
     wait_stored(service, &sent).await;
 
     let http = format!("http://{}", service.http_addr);
-    let cases = check_arrived(&http, &sent, &decodable_names(&vehicles))
+    let token = qloop_tests::fleet::operator_token(&service.store).await;
+    let cases = check_arrived(&http, &token, &sent, &decodable_names(&vehicles))
         .await
         .expect("feedback and cases check out");
     assert!(

@@ -67,8 +67,10 @@ async fn fifty_triggers_made_offline_all_arrive_once_the_broker_starts() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let token = qloop_tests::fleet::operator_token(&service.store).await;
     let cases = check_arrived(
         &format!("http://{}", service.http_addr),
+        &token,
         &sent,
         &decodable_names(&vehicles),
     )

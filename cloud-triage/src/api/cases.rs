@@ -10,6 +10,7 @@ use super::{
     extract::{ApiJson, ApiPath, ApiQuery},
     ApiState,
 };
+use crate::store::access::{Caller, Role};
 use crate::{
     now_ms,
     store::{
@@ -118,9 +119,13 @@ pub async fn get_case(
 pub async fn update_case(
     State(state): State<ApiState>,
     triage: Option<axum::Extension<crate::triage::Triage>>,
+    caller: Option<axum::Extension<Caller>>,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(update): ApiJson<CaseUpdate>,
+    ApiJson(mut update): ApiJson<CaseUpdate>,
 ) -> Result<Json<CaseDetail>, ApiError> {
+    if let Some(axum::Extension(c)) = caller {
+        update.actor = c.name;
+    }
     let case = match state.store.update_case(id, &update, now_ms()).await {
         Err(crate::store::StoreError::NotFound) => {
             return Err(ApiError::NotFound(format!("case {id}")))
@@ -173,6 +178,8 @@ async fn learn_correction(
 #[serde(deny_unknown_fields)]
 pub struct MergeRequest {
     /// Who merges (an engineer's name).
+    /// Over HTTP the caller\'s token name is recorded instead.
+    #[serde(default)]
     pub actor: String,
     /// The case that takes this case's occurrences.
     pub into: i64,
@@ -183,6 +190,8 @@ pub struct MergeRequest {
 #[serde(deny_unknown_fields)]
 pub struct SplitRequest {
     /// Who splits (an engineer's name).
+    /// Over HTTP the caller\'s token name is recorded instead.
+    #[serde(default)]
     pub actor: String,
     /// Feedback of this case that belong to a different issue.
     pub feedback_ids: Vec<uuid::Uuid>,
@@ -213,9 +222,13 @@ fn not_found_as_404(id: i64) -> impl Fn(crate::store::StoreError) -> ApiError {
 )]
 pub async fn merge_case(
     State(state): State<ApiState>,
+    caller: Option<axum::Extension<Caller>>,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(req): ApiJson<MergeRequest>,
+    ApiJson(mut req): ApiJson<MergeRequest>,
 ) -> Result<Json<CaseDetail>, ApiError> {
+    if let Some(axum::Extension(c)) = caller {
+        req.actor = c.name;
+    }
     state
         .store
         .merge_cases(id, req.into, &req.actor, now_ms())
@@ -245,9 +258,13 @@ pub async fn merge_case(
 )]
 pub async fn split_case(
     State(state): State<ApiState>,
+    caller: Option<axum::Extension<Caller>>,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(req): ApiJson<SplitRequest>,
+    ApiJson(mut req): ApiJson<SplitRequest>,
 ) -> Result<(axum::http::StatusCode, Json<CaseDetail>), ApiError> {
+    if let Some(axum::Extension(c)) = caller {
+        req.actor = c.name;
+    }
     let new_id = state
         .store
         .split_case(id, &req.feedback_ids, &req.actor, now_ms())
@@ -286,9 +303,13 @@ fn policy_of(
 pub async fn transition_case(
     State(state): State<ApiState>,
     policy: Option<axum::Extension<std::sync::Arc<crate::policy::Policy>>>,
+    caller: Option<axum::Extension<Caller>>,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(t): ApiJson<crate::store::lifecycle::Transition>,
+    ApiJson(mut t): ApiJson<crate::store::lifecycle::Transition>,
 ) -> Result<Json<CaseDetail>, ApiError> {
+    if let Some(axum::Extension(c)) = caller {
+        t.actor = c.name;
+    }
     let policy = policy_of(policy);
     Ok(Json(
         state
@@ -304,6 +325,8 @@ pub async fn transition_case(
 #[serde(deny_unknown_fields)]
 pub struct SatisfactionRequest {
     /// Who reports it (`driver`, or the agent who called).
+    /// Over HTTP the caller\'s token name is recorded instead.
+    #[serde(default)]
     pub actor: String,
     /// 1 (very unhappy) to 5 (very happy).
     pub score: i64,
@@ -329,9 +352,13 @@ pub struct SatisfactionRequest {
 pub async fn record_satisfaction(
     State(state): State<ApiState>,
     policy: Option<axum::Extension<std::sync::Arc<crate::policy::Policy>>>,
+    caller: Option<axum::Extension<Caller>>,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(req): ApiJson<SatisfactionRequest>,
+    ApiJson(mut req): ApiJson<SatisfactionRequest>,
 ) -> Result<Json<CaseDetail>, ApiError> {
+    if let Some(axum::Extension(c)) = caller {
+        req.actor = c.name;
+    }
     let policy = policy_of(policy);
     Ok(Json(
         state
@@ -346,5 +373,57 @@ pub async fn record_satisfaction(
             )
             .await
             .map_err(not_found_as_404(id))?,
+    ))
+}
+
+/// Body of `POST /api/tokens`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// `operator`, `engineer` or `admin`.
+    pub role: Role,
+    /// Whose token (recorded as the actor of their changes).
+    pub name: String,
+}
+
+/// A token, shown once.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TokenCreated {
+    /// Send as `Authorization: Bearer TOKEN`.
+    pub token: String,
+    /// Its role.
+    pub role: Role,
+    /// Its name.
+    pub name: String,
+}
+
+/// Makes an API token (admins only).
+#[utoipa::path(
+    post,
+    path = "/api/tokens",
+    tag = "access",
+    request_body = TokenRequest,
+    responses(
+        (status = 201, description = "The token, shown once", body = TokenCreated),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 422, description = "A bad role or name", body = ErrorBody),
+    )
+)]
+pub async fn create_token(
+    State(state): State<ApiState>,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> Result<(axum::http::StatusCode, Json<TokenCreated>), ApiError> {
+    let token = state
+        .store
+        .create_token(req.role, &req.name, now_ms())
+        .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(TokenCreated {
+            token,
+            role: req.role,
+            name: req.name.trim().to_string(),
+        }),
     ))
 }

@@ -28,6 +28,12 @@ pub enum ApiError {
     /// The route exists but not for this method.
     #[error("method not allowed on this route")]
     MethodNotAllowed,
+    /// No valid API token was presented.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The token's role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// The request is well formed but its values are not acceptable.
     #[error("{0}")]
     Unprocessable(String),
@@ -52,7 +58,7 @@ pub struct ErrorBody {
 /// The code and message of an error response.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable machine-readable code: `not_found`, `bad_request`, `method_not_allowed`, `unprocessable`, `conflict`, `unavailable`, `internal`.
+    /// Stable machine-readable code: `not_found`, `bad_request`, `method_not_allowed`, `unauthorized`, `forbidden`, `unprocessable`, `conflict`, `unavailable`, `internal`.
     pub code: String,
     /// Human-readable explanation.
     pub message: String,
@@ -65,6 +71,8 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

@@ -2,6 +2,7 @@
 //! document.
 //!
 //! # Layout
+//! - [`access`]: API tokens and roles on every route.
 //! - [`error`]: [`ApiError`](error::ApiError), the one mapping from failure to status code.
 //! - [`extract`]: path and query extractors that reject with that error.
 //! - [`health`]: `GET /healthz`.
@@ -10,6 +11,7 @@
 //! - [`search`]: `GET /api/search` (the knowledge index).
 //! - [`openapi`]: `GET /api/openapi.json`.
 
+pub mod access;
 pub mod cases;
 pub mod error;
 pub mod extract;
@@ -38,7 +40,7 @@ pub struct ApiState {
 }
 
 /// Every route the API serves, as `(method, path)`; the OpenAPI document lists the same.
-pub const ROUTES: [(&str, &str); 11] = [
+pub const ROUTES: [(&str, &str); 12] = [
     ("get", "/healthz"),
     ("get", "/api/cases"),
     ("get", "/api/cases/{id}"),
@@ -47,6 +49,7 @@ pub const ROUTES: [(&str, &str); 11] = [
     ("post", "/api/cases/{id}/split"),
     ("post", "/api/cases/{id}/transition"),
     ("post", "/api/cases/{id}/satisfaction"),
+    ("post", "/api/tokens"),
     ("get", "/api/feedback/{id}"),
     ("get", "/api/search"),
     ("get", "/api/openapi.json"),
@@ -71,6 +74,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/feedback/{id}", get(feedback::get_feedback))
         .route("/api/search", get(search::search))
         .route("/api/openapi.json", get(openapi::openapi_json))
+        .route("/api/tokens", post(cases::create_token))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::require_token,
+        ))
         .fallback(|| async { ApiError::NotFound("route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)

@@ -21,6 +21,7 @@ use crate::store::records;
         cases::split_case,
         cases::transition_case,
         cases::record_satisfaction,
+        cases::create_token,
         feedback::get_feedback,
         search::search,
         openapi_json
@@ -35,6 +36,9 @@ use crate::store::records;
         cases::MergeRequest,
         cases::SplitRequest,
         cases::SatisfactionRequest,
+        cases::TokenRequest,
+        cases::TokenCreated,
+        crate::store::access::Role,
         crate::store::lifecycle::Transition,
         crate::store::sla::SlaClock,
         records::FeedbackDetail,
@@ -47,6 +51,7 @@ use crate::store::records;
         (name = "feedback", description = "Driver feedback as received from cars"),
         (name = "search", description = "The knowledge index: known issues, cases, feedback"),
         (name = "meta", description = "This document"),
+        (name = "access", description = "API tokens and roles"),
     )
 )]
 pub struct ApiDoc;

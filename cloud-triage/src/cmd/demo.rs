@@ -154,7 +154,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         elapsed.as_secs_f64()
     );
     let base = format!("http://{}", service.http_addr);
+    let token = service
+        .store
+        .create_token(
+            crate::store::access::Role::Admin,
+            "demo admin",
+            crate::now_ms(),
+        )
+        .await?;
     println!("API:      {base}/api/cases   {base}/api/cases/1   {base}/api/openapi.json   {base}/healthz");
+    println!("Token:    {token}   (admin; e.g. curl -H 'Authorization: Bearer {token}' {base}/api/cases)");
 
     if !args.exit {
         println!("Serving until Ctrl-C.");

@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod knowledge;
 pub mod serve;
+pub mod token;
 pub mod triage;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,9 @@ pub enum Command {
     Train(triage::TrainArgs),
     /// Score triage on labelled feedback: accuracy, macro-F1, safety recall.
     Eval(triage::EvalArgs),
+    /// API tokens for people: `token create --role engineer --name alice`.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Print the default policy file (linking, emerging issues, knowledge matches).
     PrintDefaultPolicy,
 }

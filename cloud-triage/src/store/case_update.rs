@@ -68,6 +68,8 @@ pub const EDITABLE_FIELDS: [(&str, FieldKind); 27] = [
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, utoipa::ToSchema)]
 pub struct CaseUpdate {
     /// Who makes the change (an engineer's name or a service name).
+    /// Over HTTP the caller\'s token name is recorded instead.
+    #[serde(default)]
     pub actor: String,
     /// The case's `updated_at_ms` the actor last read; a different stored value is a conflict.
     pub expected_updated_at_ms: Option<i64>,

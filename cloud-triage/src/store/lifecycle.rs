@@ -95,6 +95,8 @@ pub struct Transition {
     /// The status to move to.
     pub to: String,
     /// Who does it.
+    /// Over HTTP the caller\'s token name is recorded instead.
+    #[serde(default)]
     pub actor: String,
     /// What the driver is told (required for `acknowledged` and
     /// `effectiveness_verified`; sent as an update otherwise).

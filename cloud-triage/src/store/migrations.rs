@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "lifecycle",
         include_str!("../../migrations/0007_lifecycle.sql"),
     ),
+    (
+        8,
+        "access",
+        include_str!("../../migrations/0008_access.sql"),
+    ),
 ];
 
 /// [`MIGRATIONS`] as a source sqlx's migrator understands.

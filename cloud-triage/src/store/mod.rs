@@ -18,6 +18,7 @@
 //! - [`case_update`]: engineers' changes to a case, with history.
 //! - [`rows`]: decoding helpers shared by the reads.
 
+pub mod access;
 pub mod audio;
 pub mod case_update;
 pub mod cases;

@@ -17,6 +17,41 @@ use qloop_protocol::{
 };
 use serde_json::Value;
 
+use cloud_triage::store::access::Role;
+
+/// Each served API's admin token by base URL, so plain helpers can authenticate.
+static TOKENS: std::sync::Mutex<std::collections::BTreeMap<String, String>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Registers the token `get` and `client_for` send to the API at `base`.
+pub fn register_token(base: &str, token: &str) {
+    TOKENS
+        .lock()
+        .unwrap()
+        .insert(base.to_string(), token.to_string());
+}
+
+/// A client that sends the admin token of the API `url` belongs to.
+pub fn client_for(url: &str) -> reqwest::Client {
+    let token = TOKENS
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(base, _)| url.starts_with(base.as_str()))
+        .map(|(_, t)| t.clone());
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(t) = token {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {t}").parse().unwrap(),
+        );
+    }
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 /// The VIN of every test envelope.
 pub const VIN: &str = "5YJ3E1EA7KF317000";
 
@@ -30,6 +65,8 @@ pub struct Served {
     pub ready: Arc<AtomicBool>,
     /// The SQLite URL, for a second connection.
     pub db_url: String,
+    /// An admin token for it.
+    pub token: String,
     /// Keeps the database directory alive.
     _dir: tempfile::TempDir,
 }
@@ -52,11 +89,18 @@ pub async fn serve(ready: bool) -> Served {
         .unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = format!("http://{addr}");
+    let token = store
+        .create_token(Role::Admin, "test admin", 1)
+        .await
+        .unwrap();
+    TOKENS.lock().unwrap().insert(base.clone(), token.clone());
     Served {
-        base: format!("http://{addr}"),
+        base,
         store,
         ready,
         db_url,
+        token,
         _dir: dir,
     }
 }
@@ -116,7 +160,7 @@ pub async fn ingest(store: &Store, text: Option<&str>) -> (uuid::Uuid, i64) {
 
 /// GETs `url`, asserting a JSON answer; returns status and body.
 pub async fn get(url: String) -> (u16, Value) {
-    let response = reqwest::get(url).await.unwrap();
+    let response = client_for(&url).get(&url).send().await.unwrap();
     let status = response.status().as_u16();
     let content_type = response
         .headers()
