@@ -58,6 +58,7 @@ pub const KNOWN_KINDS: &[&str] = &[
     "emerging_issue",
     "breached",
     "resolved",
+    "reopened",
 ];
 /// Requests in flight at once per endpoint (so a slow endpoint cannot take
 /// the others' turns).

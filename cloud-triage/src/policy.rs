@@ -26,6 +26,10 @@ pub struct Policy {
     pub sla: crate::sla::SlaPolicy,
     /// Return visits after resolution and what counts as satisfied.
     pub follow_up: FollowUpPolicy,
+    /// Where notification events go (signed webhooks); holds secrets, so
+    /// it is never printed back.
+    #[serde(skip_serializing)]
+    pub webhooks: crate::notify::WebhookConfig,
 }
 
 /// Return visits after resolution.
@@ -120,6 +124,9 @@ impl Policy {
             anyhow::bail!("emerging.window_days must be 1..=3650");
         }
         self.sla.validate()?;
+        self.webhooks
+            .validate()
+            .map_err(|e| anyhow::anyhow!("webhooks.{e}"))?;
         let f = &self.follow_up;
         if f.days.is_empty() || f.days.iter().any(|d| *d == 0 || *d > 365) {
             anyhow::bail!("follow_up.days must name days 1..=365");

@@ -132,6 +132,16 @@ impl Service {
             }));
         }
         store.set_calendar(config.policy.sla.calendar.working_time()?);
+        let (notify_store, webhooks, notify_stop) = (
+            store.clone(),
+            config.policy.webhooks.clone(),
+            stopped(stop_rx.clone()),
+        );
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = crate::notify::run_notifier(notify_store, webhooks, notify_stop).await {
+                tracing::error!(error = %e, "webhook notifier stopped");
+            }
+        }));
         tasks.push(tokio::spawn(crate::sla::scheduler::run_sla_scheduler(
             store.clone(),
             config.policy.sla.clone(),

@@ -438,7 +438,7 @@ impl Store {
 }
 
 /// Queues `message` for every car that reported the case.
-async fn tell_drivers(
+pub(crate) async fn tell_drivers(
     tx: &mut Tx,
     case_id: i64,
     kind: EventKind,

@@ -292,6 +292,8 @@ pub struct TickReport {
     pub breached: usize,
     /// New "unresolved after N working days" escalations.
     pub unresolved: usize,
+    /// Follow-up questions sent to cars.
+    pub follow_ups: usize,
 }
 
 impl Store {
@@ -392,6 +394,7 @@ impl Store {
                 report.unresolved += 1;
             }
         }
+        report.follow_ups = send_follow_ups(&mut tx, now_ms).await?;
         tx.commit().await?;
         Ok(report)
     }
@@ -445,6 +448,61 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Sends the follow-ups that are due (day 5 and day 7 after resolution) to
+/// every car of the case, moving a resolved case into `follow_up`.
+async fn send_follow_ups(tx: &mut Tx, now_ms: i64) -> Result<usize, StoreError> {
+    let due = sqlx::query(
+        "SELECT u.case_id, u.cycle, u.day, c.status FROM follow_ups u JOIN cases c ON c.id = u.case_id \
+         WHERE u.sent_at_ms IS NULL AND u.done_at_ms IS NULL AND u.due_at_ms <= $1 \
+         AND c.status IN ('effectiveness_verified', 'follow_up') ORDER BY u.case_id, u.day",
+    )
+    .bind(now_ms)
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in &due {
+        let case_id: i64 = row.try_get("case_id")?;
+        let day: i64 = row.try_get("day")?;
+        let status: String = row.try_get("status")?;
+        if status == "effectiveness_verified" {
+            sqlx::query("UPDATE cases SET status = 'follow_up', updated_at_ms = $1 WHERE id = $2")
+                .bind(now_ms)
+                .bind(case_id)
+                .execute(&mut **tx)
+                .await?;
+            linking::history(
+                tx,
+                case_id,
+                now_ms,
+                "sla",
+                "status",
+                Some(&status),
+                Some("follow_up"),
+            )
+            .await?;
+        }
+        super::lifecycle::tell_drivers(
+            tx,
+            case_id,
+            qloop_protocol::EventKind::FollowUp,
+            &format!(
+                "Day {day} after the fix for case {case_id}: how satisfied are you, from 1 to 5?"
+            ),
+            now_ms,
+        )
+        .await?;
+        sqlx::query(
+            "UPDATE follow_ups SET sent_at_ms = $1 WHERE case_id = $2 AND cycle = $3 AND day = $4",
+        )
+        .bind(now_ms)
+        .bind(case_id)
+        .bind(row.try_get::<i64, _>("cycle")?)
+        .bind(day)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(due.len())
 }
 
 /// The first-response metric name, re-exported for the lifecycle.

@@ -172,13 +172,51 @@ async fn on_time_case_closes_with_every_clock_met_and_the_driver_told(db: &TestD
     for at in [T0 + HOUR, T0 + 10 * HOUR, T0 + 47 * HOUR] {
         db.store.sla_tick(&policy.sla, at).await.unwrap();
     }
+    // Day 5 after the fix: the car is asked, and the case is in follow-up.
+    let day5 = T0 + 40 * HOUR + 5 * 24 * HOUR;
+    assert_eq!(
+        db.store
+            .sla_tick(&policy.sla, day5 - MIN)
+            .await
+            .unwrap()
+            .follow_ups,
+        0
+    );
+    assert_eq!(
+        db.store
+            .sla_tick(&policy.sla, day5)
+            .await
+            .unwrap()
+            .follow_ups,
+        1
+    );
+    assert_eq!(
+        db.store
+            .sla_tick(&policy.sla, day5 + MIN)
+            .await
+            .unwrap()
+            .follow_ups,
+        0,
+        "asked once"
+    );
+    let asked = db.store.get_case(id).await.unwrap().unwrap();
+    assert_eq!(asked.summary.status, "follow_up");
     let case = db
         .store
-        .record_satisfaction(id, 5, Some("great"), "driver", &policy, T0 + 5 * 24 * HOUR)
+        .record_satisfaction(id, 5, Some("great"), "driver", &policy, day5 + HOUR)
         .await
         .unwrap();
     assert_eq!(case.summary.status, "closed");
-    assert_eq!(case.closed_at_ms, Some(T0 + 5 * 24 * HOUR));
+    assert_eq!(case.closed_at_ms, Some(day5 + HOUR));
+    assert_eq!(
+        db.store
+            .sla_tick(&policy.sla, day5 + 3 * 24 * HOUR)
+            .await
+            .unwrap()
+            .follow_ups,
+        0,
+        "a closed case is not asked again on day 7"
+    );
     assert!(
         case.sla
             .iter()
@@ -204,7 +242,8 @@ async fn on_time_case_closes_with_every_clock_met_and_the_driver_told(db: &TestD
         vec![
             EventKind::Received,
             EventKind::FirstResponse,
-            EventKind::Resolved
+            EventKind::Resolved,
+            EventKind::FollowUp
         ]
     );
 }
