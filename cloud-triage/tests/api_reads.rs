@@ -143,6 +143,13 @@ async fn the_openapi_document_lists_every_route_with_schemas() {
         let url = format!("{}{}", api.base, path.replace("{id}", &id));
         let client = api_support::client_for(&url);
         let status = match (method, path) {
+            ("get", "/metrics") => {
+                let response = client.get(url).send().await.unwrap();
+                let status = response.status().as_u16();
+                let text = response.text().await.unwrap();
+                assert!(text.contains("# TYPE qloop_cases gauge"), "{text}");
+                status
+            }
             ("get", _) => get(url).await.0,
             ("patch", _) => client
                 .patch(url)

@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod feedback;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod search;
 
@@ -40,7 +41,7 @@ pub struct ApiState {
 }
 
 /// Every route the API serves, as `(method, path)`; the OpenAPI document lists the same.
-pub const ROUTES: [(&str, &str); 12] = [
+pub const ROUTES: [(&str, &str); 14] = [
     ("get", "/healthz"),
     ("get", "/api/cases"),
     ("get", "/api/cases/{id}"),
@@ -50,6 +51,8 @@ pub const ROUTES: [(&str, &str); 12] = [
     ("post", "/api/cases/{id}/transition"),
     ("post", "/api/cases/{id}/satisfaction"),
     ("post", "/api/tokens"),
+    ("get", "/api/metrics/response-times"),
+    ("get", "/metrics"),
     ("get", "/api/feedback/{id}"),
     ("get", "/api/search"),
     ("get", "/api/openapi.json"),
@@ -75,6 +78,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/search", get(search::search))
         .route("/api/openapi.json", get(openapi::openapi_json))
         .route("/api/tokens", post(cases::create_token))
+        .route("/api/metrics/response-times", get(metrics::response_times))
+        .route("/metrics", get(metrics::prometheus))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::require_token,

@@ -5,7 +5,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{cases, error, feedback, health, search};
+use super::{cases, error, feedback, health, metrics, search};
 use crate::store::records;
 
 /// The API description.
@@ -22,6 +22,8 @@ use crate::store::records;
         cases::transition_case,
         cases::record_satisfaction,
         cases::create_token,
+        metrics::response_times,
+        metrics::prometheus,
         feedback::get_feedback,
         search::search,
         openapi_json
@@ -39,6 +41,9 @@ use crate::store::records;
         cases::TokenRequest,
         cases::TokenCreated,
         crate::store::access::Role,
+        crate::store::metrics::ResponseTimes,
+        crate::store::metrics::Durations,
+        crate::store::metrics::BreachRate,
         crate::store::lifecycle::Transition,
         crate::store::sla::SlaClock,
         records::FeedbackDetail,
@@ -52,6 +57,7 @@ use crate::store::records;
         (name = "search", description = "The knowledge index: known issues, cases, feedback"),
         (name = "meta", description = "This document"),
         (name = "access", description = "API tokens and roles"),
+        (name = "metrics", description = "Response times, SLA compliance, Prometheus"),
     )
 )]
 pub struct ApiDoc;

@@ -30,6 +30,7 @@ pub mod knowledge;
 pub mod labelled;
 pub mod lifecycle;
 pub mod linking;
+pub mod metrics;
 pub mod migrations;
 pub mod notifications;
 pub mod records;
@@ -155,6 +156,11 @@ impl Store {
     /// Which database this store uses.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The pool, for the Prometheus scrape's read-only counts.
+    pub(crate) fn pool_for_metrics(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// The pool, for reads and writes elsewhere in this crate.

@@ -566,3 +566,110 @@ async fn refused_transitions_name_what_is_missing(db: &TestDb) {
     assert!(m.contains("not awaiting"), "{m}");
 }
 on_both_backends!(refused_transitions_name_what_is_missing);
+
+/// The paths together in one database: the metrics are exactly what the
+/// timeline implies (worked out by hand in the comments).
+async fn metrics_are_exactly_what_the_paths_imply(db: &TestDb) {
+    let policy = Policy::default();
+    let wt = cloud_triage::sla::WorkingTime::default();
+    // A: on time, closed. First response 30 min, resolution 40 h.
+    let a = open(db, "minor", 10, &policy).await;
+    work_to_resolution(db, a, &policy, T0 + 30 * MIN, T0 + 40 * HOUR).await;
+    db.store
+        .record_satisfaction(a, 5, None, "driver", &policy, T0 + 41 * HOUR)
+        .await
+        .unwrap();
+    // B: first response after 3 h (breached), resolution after 50 h (breached), closed.
+    let b = open(db, "minor", 11, &policy).await;
+    work_to_resolution(db, b, &policy, T0 + 3 * HOUR, T0 + 50 * HOUR).await;
+    db.store
+        .record_satisfaction(b, 4, None, "driver", &policy, T0 + 51 * HOUR)
+        .await
+        .unwrap();
+    // C: waits on the customer from 0:30 to 10:00, first response at 11:00
+    // (1.5 h of clock); never resolved: due at 48 h + 9.5 h paused.
+    let c = open(db, "minor", 12, &policy).await;
+    go(
+        db,
+        c,
+        to("waiting_customer", json!({"reason": "photo"})),
+        &policy,
+        T0 + 30 * MIN,
+    )
+    .await;
+    go(db, c, to("new", json!({})), &policy, T0 + 10 * HOUR).await;
+    go(
+        db,
+        c,
+        to("acknowledged", json!({"message": "thanks"})),
+        &policy,
+        T0 + 11 * HOUR,
+    )
+    .await;
+    // D: first response after 1 min, resolved at 20 h, reopened on day 5.
+    let d = open(db, "minor", 13, &policy).await;
+    work_to_resolution(db, d, &policy, T0 + MIN, T0 + 20 * HOUR).await;
+    db.store
+        .record_satisfaction(d, 2, None, "driver", &policy, T0 + 5 * 24 * HOUR)
+        .await
+        .unwrap();
+    // E: merged into C; it counts nowhere.
+    let e = open(db, "minor", 14, &policy).await;
+    db.store.merge_cases(e, c, "alice", T0 + 12 * HOUR).await.unwrap();
+
+    let to_ms = T0 + 6 * 24 * HOUR;
+    let m = db.store.response_times(T0 - 1, to_ms, &wt).await.unwrap();
+    assert_eq!(m.cases, 4, "A, B, C, D");
+    // First responses 1 min, 30 min, 90 min, 180 min: nearest-rank p50 is
+    // the 2nd, p90 the 4th.
+    assert_eq!(
+        (
+            m.first_response.n,
+            m.first_response.p50_ms,
+            m.first_response.p90_ms
+        ),
+        (4, Some(30 * MIN), Some(180 * MIN))
+    );
+    // Resolutions that stopped: A 40 h, B 50 h (D's clock restarted on reopening).
+    assert_eq!(
+        (m.resolution.n, m.resolution.p50_ms, m.resolution.p90_ms),
+        (2, Some(40 * HOUR), Some(50 * HOUR))
+    );
+    let fr = &m.breaches["first_response"];
+    assert_eq!((fr.measured, fr.breached), (4, 1), "B");
+    let res = &m.breaches["resolution"];
+    assert_eq!(
+        (res.measured, res.breached),
+        (3, 2),
+        "A, B stopped; C running past due; B and C late"
+    );
+    let route = &m.breaches["route"];
+    assert_eq!(
+        (route.measured, route.breached),
+        (4, 0),
+        "routed on arrival"
+    );
+    assert_eq!(m.closure_rate, 0.5, "A and B of four");
+    assert_eq!(m.on_time_closed_loop_rate, 0.5, "A on time, B late");
+    assert!((m.reopen_rate - 1.0 / 3.0).abs() < 1e-12, "D of A, B, D");
+    let backlog: Vec<(String, Vec<(String, usize)>)> = m
+        .backlog
+        .iter()
+        .map(|(age, cats)| {
+            (
+                age.clone(),
+                cats.iter().map(|(c, n)| (c.clone(), *n)).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        backlog,
+        vec![("3-7d".to_string(), vec![("brakes".to_string(), 2)])],
+        "C and D are open, 6 days old"
+    );
+    assert!(matches!(
+        db.store.response_times(to_ms, T0, &wt).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+on_both_backends!(metrics_are_exactly_what_the_paths_imply);
