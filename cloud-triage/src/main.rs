@@ -18,7 +18,8 @@ async fn main() -> anyhow::Result<()> {
         | Command::EvalSearch(_)
         | Command::EvalLinking(_)
         | Command::PrintDefaultPolicy
-        | Command::Token(_) => "warn",
+        | Command::Token(_)
+        | Command::Report(_) => "warn",
         _ => "info,rumqttd=warn,sqlx=warn,tantivy=warn",
     };
     tracing_subscriber::fmt()
@@ -38,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
         Command::EvalLinking(args) => knowledge::eval_linking(args).await,
         Command::Train(args) => triage::train(args).await,
         Command::Eval(args) => triage::eval(args).await,
+        Command::Report(args) => cloud_triage::cmd::report::run(args).await,
         Command::Token(command) => cloud_triage::cmd::token::run(command).await,
         Command::PrintDefaultPolicy => {
             print!("{}", cloud_triage::policy::DEFAULT_POLICY_TOML);

@@ -24,3 +24,6 @@ mod linking;
 
 #[path = "store_suite/sla_paths.rs"]
 mod sla_paths;
+
+#[path = "store_suite/simulated_month.rs"]
+mod simulated_month;

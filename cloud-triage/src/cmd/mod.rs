@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod knowledge;
+pub mod report;
 pub mod serve;
 pub mod token;
 pub mod triage;
@@ -43,6 +44,8 @@ pub enum Command {
     /// API tokens for people: `token create --role engineer --name alice`.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// The monthly complaint analysis as HTML and CSV: `report --month 2026-10`.
+    Report(report::ReportArgs),
     /// Print the default policy file (linking, emerging issues, knowledge matches).
     PrintDefaultPolicy,
 }

@@ -240,7 +240,8 @@ impl Store {
                     .into(),
             );
         }
-        let needs_message = matches!(to, "acknowledged" | "effectiveness_verified");
+        // Returning from waiting on the customer is not a new answer.
+        let needs_message = !resuming && matches!(to, "acknowledged" | "effectiveness_verified");
         if needs_message && t.message.as_deref().is_none_or(|m| m.trim().is_empty()) {
             missing.push("message (what the driver is told)".into());
         }
@@ -339,7 +340,7 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                sla::restart_resolution(&mut tx, id, &wt, at_ms).await?;
+                sla::restart_resolution(&mut tx, id, cycle + 1, &wt, at_ms).await?;
                 linking::notify(
                     &mut tx,
                     "reopened",

@@ -137,12 +137,17 @@ impl Store {
             if let Some(stop) = stopped {
                 let e = wt.between(row.try_get("started_at_ms")?, stop)
                     - row.try_get::<i64, _>("paused_ms")?;
+                // Finished cycles of reopened cases (`resolution#N`) count
+                // in breaches under their own key, not in the durations.
                 let key = match metric.as_str() {
-                    FIRST_RESPONSE => FIRST_RESPONSE,
-                    RESOLUTION => RESOLUTION,
-                    _ => ROUTE,
+                    FIRST_RESPONSE => Some(FIRST_RESPONSE),
+                    RESOLUTION => Some(RESOLUTION),
+                    ROUTE => Some(ROUTE),
+                    _ => None,
                 };
-                elapsed.entry(key).or_default().push(e);
+                if let Some(key) = key {
+                    elapsed.entry(key).or_default().push(e);
+                }
             }
             let b = breaches.entry(metric.clone()).or_insert(BreachRate {
                 measured: 0,
@@ -154,7 +159,7 @@ impl Store {
             }
             if breached {
                 b.breached += 1;
-                if metric != ROUTE {
+                if metric == FIRST_RESPONSE || metric.starts_with(RESOLUTION) {
                     late.insert(row.try_get("case_id")?);
                 }
             }
@@ -246,5 +251,104 @@ mod tests {
         assert_eq!(age_bucket(24 * h), "1-3d");
         assert_eq!(age_bucket(100 * h), "3-7d");
         assert_eq!(age_bucket(200 * h), ">7d");
+    }
+}
+
+/// The monthly complaint analysis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthlyReport {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Feedback received in the month by category of its case.
+    pub by_category: BTreeMap<String, i64>,
+    /// … by severity of its case.
+    pub by_severity: BTreeMap<String, i64>,
+    /// … by vehicle model.
+    pub by_model: BTreeMap<String, i64>,
+    /// Cases with the most reports in the month: (case, title, category, reports, vehicles).
+    pub top_issues: Vec<(i64, String, String, i64, i64)>,
+    /// SLA compliance and response times of the cases opened in the month.
+    pub sla: ResponseTimes,
+    /// Escalations raised in the month by kind.
+    pub escalations: BTreeMap<String, i64>,
+    /// Corrective actions implemented in the month: (case, title, action).
+    pub preventive_actions: Vec<(i64, String, String)>,
+}
+
+impl Store {
+    /// The complaint analysis of `[from_ms, to_ms)`, labelled `month`.
+    pub async fn monthly_report(
+        &self,
+        month: &str,
+        from_ms: i64,
+        to_ms: i64,
+        wt: &WorkingTime,
+    ) -> Result<MonthlyReport, StoreError> {
+        let grouped = |column: &'static str| async move {
+            let rows = sqlx::query(&format!(
+                "SELECT {column} AS k, COUNT(*) AS n FROM feedback f JOIN cases c ON c.id = f.case_id \
+                 WHERE f.received_at_ms >= $1 AND f.received_at_ms < $2 GROUP BY {column} ORDER BY {column}"
+            ))
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(self.pool())
+            .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get::<String, _>("k")?, r.try_get::<i64, _>("n")?)))
+                .collect::<Result<BTreeMap<_, _>, StoreError>>()
+        };
+        let by_category = grouped("c.category").await?;
+        let by_severity = grouped("c.severity").await?;
+        let by_model = grouped("f.model").await?;
+        let top = sqlx::query(
+            "SELECT c.id, c.title, c.category, COUNT(*) AS reports, COUNT(DISTINCT f.vin) AS vehicles \
+             FROM feedback f JOIN cases c ON c.id = f.case_id \
+             WHERE f.received_at_ms >= $1 AND f.received_at_ms < $2 \
+             GROUP BY c.id, c.title, c.category ORDER BY reports DESC, vehicles DESC, c.id LIMIT 10",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(self.pool())
+        .await?;
+        let top_issues = top
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("title")?,
+                    r.try_get("category")?,
+                    r.try_get("reports")?,
+                    r.try_get("vehicles")?,
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let actions = sqlx::query(
+            "SELECT id, title, pca_action FROM cases WHERE pca_implemented_at_ms >= $1 AND pca_implemented_at_ms < $2 \
+             AND pca_action IS NOT NULL ORDER BY pca_implemented_at_ms, id",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(self.pool())
+        .await?;
+        let preventive_actions = actions
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("title")?,
+                    r.try_get("pca_action")?,
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(MonthlyReport {
+            month: month.to_string(),
+            by_category,
+            by_severity,
+            by_model,
+            top_issues,
+            sla: self.response_times(from_ms, to_ms, wt).await?,
+            escalations: self.escalation_counts(from_ms, to_ms).await?,
+            preventive_actions,
+        })
     }
 }

@@ -240,10 +240,13 @@ pub(crate) async fn resume_metric(
     Ok(())
 }
 
-/// Starts the resolution clock again (a reopened case).
+/// Starts the resolution clock again (a reopened case): the finished
+/// cycle's clock and its escalations are kept under `resolution#CYCLE`, so
+/// the new cycle can breach and escalate on its own, once.
 pub(crate) async fn restart_resolution(
     tx: &mut Tx,
     case_id: i64,
+    cycle: i64,
     wt: &WorkingTime,
     at_ms: i64,
 ) -> Result<(), StoreError> {
@@ -254,22 +257,27 @@ pub(crate) async fn restart_resolution(
             .fetch_one(&mut **tx)
             .await?
             .try_get("target_ms")?;
-    sqlx::query(
-        "UPDATE sla_clocks SET started_at_ms = $1, due_at_ms = $2, paused_ms = 0, paused_since_ms = NULL, \
-         pauses_json = '[]', stopped_at_ms = NULL, breached_at_ms = NULL WHERE case_id = $3 AND metric = $4",
-    )
-    .bind(at_ms)
-    .bind(wt.add(at_ms, target))
-    .bind(case_id)
-    .bind(RESOLUTION)
-    .execute(&mut **tx)
-    .await?;
-    // A new cycle may breach (and escalate) again.
-    sqlx::query("DELETE FROM escalations WHERE case_id = $1 AND metric = $2 AND kind IN ('breach_imminent', 'unresolved')")
+    let archived = format!("{RESOLUTION}#{cycle}");
+    for table in ["sla_clocks", "escalations"] {
+        sqlx::query(&format!(
+            "UPDATE {table} SET metric = $1 WHERE case_id = $2 AND metric = $3"
+        ))
+        .bind(&archived)
         .bind(case_id)
         .bind(RESOLUTION)
         .execute(&mut **tx)
         .await?;
+    }
+    sqlx::query(
+        "INSERT INTO sla_clocks (case_id, metric, target_ms, started_at_ms, due_at_ms) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(case_id)
+    .bind(RESOLUTION)
+    .bind(target)
+    .bind(at_ms)
+    .bind(wt.add(at_ms, target))
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

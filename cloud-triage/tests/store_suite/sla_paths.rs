@@ -615,7 +615,10 @@ async fn metrics_are_exactly_what_the_paths_imply(db: &TestDb) {
         .unwrap();
     // E: merged into C; it counts nowhere.
     let e = open(db, "minor", 14, &policy).await;
-    db.store.merge_cases(e, c, "alice", T0 + 12 * HOUR).await.unwrap();
+    db.store
+        .merge_cases(e, c, "alice", T0 + 12 * HOUR)
+        .await
+        .unwrap();
 
     let to_ms = T0 + 6 * 24 * HOUR;
     let m = db.store.response_times(T0 - 1, to_ms, &wt).await.unwrap();
