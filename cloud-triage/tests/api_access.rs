@@ -41,6 +41,7 @@ async fn call(
             serde_json::json!({"to": "cancelled", "reason": "access check"})
         }
         p if p.ends_with("/satisfaction") => serde_json::json!({"score": 9}),
+        p if p.ends_with("/message") => serde_json::json!({"message": ""}),
         "/api/tokens" => serde_json::json!({"role": "operator", "name": "x"}),
         _ => serde_json::json!({"set": {"department": "Body"}}),
     };

@@ -210,6 +210,14 @@ async fn the_openapi_document_lists_every_route_with_schemas() {
                     .status()
                     .as_u16()
             }
+            ("post", p) if p.ends_with("/message") => client
+                .post(url)
+                .json(&serde_json::json!({"message": "Parts are ordered."}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
             ("post", "/api/tokens") => client
                 .post(url)
                 .json(&serde_json::json!({"role": "operator", "name": "night shift"}))

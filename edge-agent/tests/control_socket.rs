@@ -161,6 +161,41 @@ async fn the_daemon_serves_triggers_status_errors_and_events_then_stops_cleanly(
         .unwrap();
     assert!(matches!(receipt, Message::Receipt(r) if r.event_id == event.event_id && r.vin == vin));
 
+    // The driver answers the follow-up on the HMI; the answer goes up.
+    client
+        .send(&ControlRequest::Satisfaction {
+            case_number: 7,
+            score: 2,
+            comment: Some("still squeaks".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        next(&mut client).await,
+        ControlReply::SatisfactionStored { case_number: 7 }
+    );
+    let answer = tokio::time::timeout(Duration::from_secs(10), uplinked.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(&answer, Message::Satisfaction(a) if a.case_number == 7 && a.score == 2 && a.vin == vin
+            && a.comment.as_deref() == Some("still squeaks")),
+        "{answer:?}"
+    );
+    client
+        .send(&ControlRequest::Satisfaction {
+            case_number: 7,
+            score: 9,
+            comment: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(next(&mut client).await, ControlReply::Error { message } if message.contains("score")),
+        "a score outside 1..=5 is refused on the car"
+    );
+
     stop_tx.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(10), daemon)
         .await

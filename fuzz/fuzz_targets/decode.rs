@@ -24,6 +24,7 @@ fuzz_target!(|bytes: &[u8]| {
             Message::AudioChunk(chunk) => limits.check_chunk(chunk),
             Message::Event(event) => limits.check_event(event, now_ms),
             Message::Receipt(receipt) => limits.check_receipt(receipt, now_ms),
+            Message::Satisfaction(reply) => limits.check_satisfaction(reply, now_ms),
         };
     }
     assert!(

@@ -13,7 +13,7 @@ use crate::{
     chunk::AudioChunk,
     envelope::FeedbackEnvelope,
     error::DecodeError,
-    event::{EventReceipt, VehicleEvent},
+    event::{EventReceipt, SatisfactionReply, VehicleEvent},
     MAX_MESSAGE_BYTES,
 };
 
@@ -49,6 +49,8 @@ pub enum Message {
     Event(VehicleEvent),
     /// Car → cloud: an event reached the HMI.
     Receipt(EventReceipt),
+    /// Car → cloud: the driver's satisfaction with a resolved case.
+    Satisfaction(SatisfactionReply),
 }
 
 /// The kind byte of the header.
@@ -63,6 +65,8 @@ pub enum MessageKind {
     Event = 3,
     /// [`Message::Receipt`].
     Receipt = 4,
+    /// [`Message::Satisfaction`].
+    Satisfaction = 5,
 }
 
 impl MessageKind {
@@ -72,6 +76,7 @@ impl MessageKind {
             2 => Self::AudioChunk,
             3 => Self::Event,
             4 => Self::Receipt,
+            5 => Self::Satisfaction,
             other => return Err(DecodeError::UnknownKind(other)),
         })
     }
@@ -83,6 +88,7 @@ impl MessageKind {
             Self::AudioChunk => "audio chunk",
             Self::Event => "event",
             Self::Receipt => "receipt",
+            Self::Satisfaction => "satisfaction",
         }
     }
 }
@@ -95,6 +101,7 @@ impl Message {
             Self::AudioChunk(_) => MessageKind::AudioChunk,
             Self::Event(_) => MessageKind::Event,
             Self::Receipt(_) => MessageKind::Receipt,
+            Self::Satisfaction(_) => MessageKind::Satisfaction,
         }
     }
 }
@@ -113,6 +120,7 @@ pub fn encode(message: &Message) -> Vec<u8> {
         Message::AudioChunk(m) => encode_body_into(m, &mut out),
         Message::Event(m) => encode_body_into(m, &mut out),
         Message::Receipt(m) => encode_body_into(m, &mut out),
+        Message::Satisfaction(m) => encode_body_into(m, &mut out),
     }
     out
 }
@@ -155,6 +163,7 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
         MessageKind::AudioChunk => Message::AudioChunk(decode_body(body, kind)?),
         MessageKind::Event => Message::Event(decode_body(body, kind)?),
         MessageKind::Receipt => Message::Receipt(decode_body(body, kind)?),
+        MessageKind::Satisfaction => Message::Satisfaction(decode_body(body, kind)?),
     })
 }
 

@@ -58,3 +58,19 @@ pub struct EventReceipt {
     /// When the HMI got it, Unix ms.
     pub received_at_ms: i64,
 }
+
+/// Car → cloud: the driver's answer to a follow-up (or an unprompted rating
+/// after a resolution), given on the HMI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SatisfactionReply {
+    /// The VIN of the car; it must have reported the case.
+    pub vin: String,
+    /// The case the answer is about.
+    pub case_number: i64,
+    /// 1 (very unhappy) to 5 (very happy).
+    pub score: u8,
+    /// What the driver said, if anything.
+    pub comment: Option<String>,
+    /// When the driver answered, Unix ms.
+    pub answered_at_ms: i64,
+}

@@ -27,7 +27,7 @@ pub use chunk::{split_audio, AudioChunk, AudioReassembly};
 pub use codec::{decode, encode, Message, MessageKind, FORMAT_VERSION, MAGIC};
 pub use envelope::*;
 pub use error::{DecodeError, ValidationError};
-pub use event::{EventKind, EventReceipt, VehicleEvent};
+pub use event::{EventKind, EventReceipt, SatisfactionReply, VehicleEvent};
 pub use validate::{validate_vin, Limits};
 
 /// The largest MQTT message qloop sends or accepts (AWS IoT Core's broker limit).

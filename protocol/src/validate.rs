@@ -5,7 +5,7 @@ use crate::{
     chunk::{AudioChunk, CHUNK_DATA_BYTES, MAX_CHUNKS},
     envelope::{AudioPayload, FeedbackEnvelope},
     error::ValidationError,
-    event::{EventReceipt, VehicleEvent},
+    event::{EventReceipt, SatisfactionReply, VehicleEvent},
     MAX_MESSAGE_BYTES,
 };
 
@@ -295,11 +295,40 @@ impl Limits {
         self.time("receipt.received_at_ms", receipt.received_at_ms, now_ms)
     }
 
+    /// Checks a driver's satisfaction answer: VIN, a score of 1 to 5, a
+    /// case number, a comment of at most 1,000 characters, a sane time.
+    pub fn check_satisfaction(
+        &self,
+        reply: &SatisfactionReply,
+        now_ms: i64,
+    ) -> Result<(), ValidationError> {
+        validate_vin(&reply.vin)?;
+        if !(1..=5).contains(&reply.score) {
+            return Err(ValidationError::OutOfRange {
+                field: "satisfaction.score",
+                value: f64::from(reply.score),
+            });
+        }
+        if reply.case_number < 1 {
+            return Err(ValidationError::OutOfRange {
+                field: "satisfaction.case_number",
+                value: reply.case_number as f64,
+            });
+        }
+        if let Some(c) = &reply.comment {
+            max_len("satisfaction.comment", c.chars().count(), MAX_COMMENT_CHARS)?;
+        }
+        self.time("satisfaction.answered_at_ms", reply.answered_at_ms, now_ms)
+    }
+
     /// Checks that an encoded message fits the broker limit.
     pub fn check_encoded(&self, bytes: &[u8]) -> Result<(), ValidationError> {
         max_len("message", bytes.len(), MAX_MESSAGE_BYTES)
     }
 }
+
+/// Longest comment with a satisfaction answer, characters.
+pub const MAX_COMMENT_CHARS: usize = 1_000;
 
 fn max_len(field: &'static str, len: usize, max: usize) -> Result<(), ValidationError> {
     if len > max {
@@ -320,5 +349,69 @@ mod tests {
         assert!(validate_vin("5YJ3E1EA7KF31700O").is_err(), "letter O");
         assert!(validate_vin("5yj3e1ea7kf317000").is_err(), "lower case");
         assert!(validate_vin("5YJ3E1EA7KF31700é").is_err(), "non-ASCII");
+    }
+
+    #[test]
+    fn satisfaction_answers_are_checked_field_by_field() {
+        let now = 1_790_000_000_000;
+        let ok = SatisfactionReply {
+            vin: "5YJ3E1EA7KF317000".into(),
+            case_number: 7,
+            score: 4,
+            comment: Some("fixed".into()),
+            answered_at_ms: now,
+        };
+        let limits = Limits::default();
+        assert!(limits.check_satisfaction(&ok, now).is_ok());
+        for (bad, field) in [
+            (
+                SatisfactionReply {
+                    score: 0,
+                    ..ok.clone()
+                },
+                "score",
+            ),
+            (
+                SatisfactionReply {
+                    score: 6,
+                    ..ok.clone()
+                },
+                "score",
+            ),
+            (
+                SatisfactionReply {
+                    case_number: 0,
+                    ..ok.clone()
+                },
+                "case_number",
+            ),
+            (
+                SatisfactionReply {
+                    comment: Some("x".repeat(1_001)),
+                    ..ok.clone()
+                },
+                "comment",
+            ),
+            (
+                SatisfactionReply {
+                    vin: "nope".into(),
+                    ..ok.clone()
+                },
+                "VIN",
+            ),
+            (
+                SatisfactionReply {
+                    answered_at_ms: now + 2 * 86_400_000,
+                    ..ok.clone()
+                },
+                "answered_at_ms",
+            ),
+        ] {
+            let err = limits
+                .check_satisfaction(&bad, now)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(field), "{err}");
+        }
     }
 }

@@ -53,6 +53,7 @@ proptest! {
             Message::AudioChunk(chunk) => limits.check_chunk(chunk),
             Message::Event(event) => limits.check_event(event, NOW_MS),
             Message::Receipt(receipt) => limits.check_receipt(receipt, NOW_MS),
+            Message::Satisfaction(reply) => limits.check_satisfaction(reply, NOW_MS),
         };
         prop_assert_eq!(verdict, Ok(()));
         prop_assert_eq!(limits.check_encoded(&bytes), Ok(()));
@@ -295,7 +296,7 @@ fn another_format_version_is_reported_as_unsupported() {
 #[test]
 fn unknown_kind_bytes_are_reported() {
     let mut bytes = encode(&Message::Feedback(Box::new(sample_envelope())));
-    for kind in [0, 5, 200] {
+    for kind in [0, 6, 200] {
         bytes[5] = kind;
         assert_eq!(decode(&bytes), Err(DecodeError::UnknownKind(kind)));
     }

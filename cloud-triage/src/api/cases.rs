@@ -427,3 +427,43 @@ pub async fn create_token(
         }),
     ))
 }
+
+/// Body of `POST /api/cases/{id}/message`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRequest {
+    /// What the driver is told.
+    pub message: String,
+}
+
+/// Sends the cars that reported the case an update (no status change);
+/// restarts the next-update SLA clock.
+#[utoipa::path(
+    post,
+    path = "/api/cases/{id}/message",
+    tag = "cases",
+    params(("id" = i64, Path, description = "Case number")),
+    request_body = UpdateRequest,
+    responses(
+        (status = 200, description = "The case", body = CaseDetail),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 422, description = "Empty message, or the case takes no updates in its status", body = ErrorBody),
+    )
+)]
+pub async fn send_update(
+    State(state): State<ApiState>,
+    policy: Option<axum::Extension<std::sync::Arc<crate::policy::Policy>>>,
+    caller: Option<axum::Extension<Caller>>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<UpdateRequest>,
+) -> Result<Json<CaseDetail>, ApiError> {
+    let actor = caller.map_or_else(|| "api".to_string(), |c| c.0.name);
+    let policy = policy_of(policy);
+    Ok(Json(
+        state
+            .store
+            .send_update(id, &req.message, &actor, &policy, now_ms())
+            .await
+            .map_err(not_found_as_404(id))?,
+    ))
+}

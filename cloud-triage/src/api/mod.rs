@@ -41,7 +41,7 @@ pub struct ApiState {
 }
 
 /// Every route the API serves, as `(method, path)`; the OpenAPI document lists the same.
-pub const ROUTES: [(&str, &str); 14] = [
+pub const ROUTES: [(&str, &str); 15] = [
     ("get", "/healthz"),
     ("get", "/api/cases"),
     ("get", "/api/cases/{id}"),
@@ -49,6 +49,7 @@ pub const ROUTES: [(&str, &str); 14] = [
     ("post", "/api/cases/{id}/merge"),
     ("post", "/api/cases/{id}/split"),
     ("post", "/api/cases/{id}/transition"),
+    ("post", "/api/cases/{id}/message"),
     ("post", "/api/cases/{id}/satisfaction"),
     ("post", "/api/tokens"),
     ("get", "/api/metrics/response-times"),
@@ -74,6 +75,7 @@ pub fn router(state: ApiState) -> Router {
             "/api/cases/{id}/satisfaction",
             post(cases::record_satisfaction),
         )
+        .route("/api/cases/{id}/message", post(cases::send_update))
         .route("/api/feedback/{id}", get(feedback::get_feedback))
         .route("/api/search", get(search::search))
         .route("/api/openapi.json", get(openapi::openapi_json))

@@ -53,6 +53,13 @@ pub enum Outcome {
         /// Whether the clip is now complete.
         complete: bool,
     },
+    /// A driver's satisfaction answer, recorded on its case.
+    Satisfaction {
+        /// The case.
+        case_id: i64,
+        /// Its status after the answer (`closed` or `reopened`).
+        status: String,
+    },
     /// A car's receipt of a downlink event.
     Receipt {
         /// Whether the event was known.
@@ -121,6 +128,9 @@ impl IngestHandler {
         match self.classify(topic, payload, now) {
             Ok(Message::Feedback(env)) => self.feedback(*env, payload.len(), now).await,
             Ok(Message::AudioChunk(chunk)) => self.chunk(chunk, now).await,
+            Ok(Message::Satisfaction(reply)) => {
+                self.satisfaction(topic, payload.len(), reply, now).await
+            }
             Ok(Message::Receipt(receipt)) => {
                 let known = self.store.record_receipt(&receipt).await?;
                 Ok(Outcome::Receipt { known })
@@ -152,6 +162,12 @@ impl IngestHandler {
             Message::AudioChunk(chunk) => {
                 self.limits.check_chunk(chunk).map_err(|e| e.to_string())?;
                 chunk.vin.as_str()
+            }
+            Message::Satisfaction(reply) => {
+                self.limits
+                    .check_satisfaction(reply, now)
+                    .map_err(|e| e.to_string())?;
+                reply.vin.as_str()
             }
             Message::Receipt(receipt) => {
                 self.limits
@@ -267,6 +283,53 @@ impl IngestHandler {
             Ok(Outcome::Duplicate {
                 feedback_id: env.feedback_id,
             })
+        }
+    }
+
+    /// Records a driver's answer from the car. It must come from a car that
+    /// reported the case, about a case awaiting it; anything else is
+    /// recorded as rejected, with the reason.
+    async fn satisfaction(
+        &self,
+        topic: &str,
+        len: usize,
+        reply: qloop_protocol::SatisfactionReply,
+        now: i64,
+    ) -> Result<Outcome, IngestError> {
+        if !self
+            .store
+            .vehicle_reported_case(&reply.vin, reply.case_number)
+            .await?
+        {
+            let reason = format!(
+                "satisfaction from {} about case {}, which it did not report",
+                reply.vin, reply.case_number
+            );
+            return self.reject(topic, len, reason, now).await;
+        }
+        let actor = format!("driver ({})", reply.vin);
+        match self
+            .store
+            .record_satisfaction(
+                reply.case_number,
+                i64::from(reply.score),
+                reply.comment.as_deref(),
+                &actor,
+                &self.policy,
+                now,
+            )
+            .await
+        {
+            Ok(case) => Ok(Outcome::Satisfaction {
+                case_id: reply.case_number,
+                status: case.summary.status,
+            }),
+            Err(StoreError::Invalid(reason)) => self.reject(topic, len, reason, now).await,
+            Err(StoreError::NotFound) => {
+                self.reject(topic, len, format!("no case {}", reply.case_number), now)
+                    .await
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

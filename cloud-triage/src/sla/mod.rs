@@ -15,8 +15,11 @@ pub mod scheduler;
 pub use calendar::{Calendar, CalendarKind, WorkingTime};
 pub use policy::{SlaPolicy, SlaTargets};
 
-/// The metrics each case is measured on.
+/// The metrics whose clocks start when a case opens.
 pub const METRICS: [&str; 3] = [ROUTE, FIRST_RESPONSE, RESOLUTION];
+/// The driver hears an update: started by the first response, restarted by
+/// every later message, stopped by the resolution.
+pub const NEXT_UPDATE: &str = "next_update";
 /// Registered and routed to the responsible department.
 pub const ROUTE: &str = "route";
 /// The driver got a first answer.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{calendar::Calendar, FIRST_RESPONSE, RESOLUTION, ROUTE};
+use super::{calendar::Calendar, FIRST_RESPONSE, NEXT_UPDATE, RESOLUTION, ROUTE};
 
 /// Targets for one class of case, in minutes of working time.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -19,6 +19,9 @@ pub struct SlaTargets {
     pub first_response_minutes: u32,
     /// Resolution (effectiveness verified).
     pub resolution_minutes: u32,
+    /// Longest silence towards the driver between the first response and
+    /// the resolution.
+    pub next_update_minutes: u32,
 }
 
 impl Default for SlaTargets {
@@ -27,6 +30,7 @@ impl Default for SlaTargets {
             route_minutes: 30,
             first_response_minutes: 120,
             resolution_minutes: 48 * 60,
+            next_update_minutes: 24 * 60,
         }
     }
 }
@@ -38,6 +42,7 @@ impl SlaTargets {
             ROUTE => self.route_minutes,
             FIRST_RESPONSE => self.first_response_minutes,
             RESOLUTION => self.resolution_minutes,
+            NEXT_UPDATE => self.next_update_minutes,
             _ => return None,
         };
         Some(i64::from(minutes) * 60_000)
@@ -73,6 +78,7 @@ impl Default for SlaPolicy {
                 route_minutes: 15,
                 first_response_minutes: 60,
                 resolution_minutes: 24 * 60,
+                next_update_minutes: 12 * 60,
             },
             categories: BTreeMap::new(),
             imminent_at: 0.8,
@@ -111,7 +117,11 @@ impl SlaPolicy {
             .chain(std::iter::once(("major", &self.major)))
             .chain(self.categories.iter().map(|(k, v)| (k.as_str(), v)))
         {
-            if t.route_minutes == 0 || t.first_response_minutes == 0 || t.resolution_minutes == 0 {
+            if t.route_minutes == 0
+                || t.first_response_minutes == 0
+                || t.resolution_minutes == 0
+                || t.next_update_minutes == 0
+            {
                 anyhow::bail!("sla targets of {name}: every target must be at least one minute");
             }
         }

@@ -297,6 +297,7 @@ impl Store {
             }
             "effectiveness_verified" => {
                 sla::stop_clock(&mut tx, id, crate::sla::RESOLUTION, &wt, at_ms).await?;
+                sla::stop_clock(&mut tx, id, crate::sla::NEXT_UPDATE, &wt, at_ms).await?;
                 sqlx::query(
                     "UPDATE cases SET resolved_at_ms = $1, verified_at_ms = COALESCE(verified_at_ms, $1) WHERE id = $2",
                 )
@@ -360,6 +361,18 @@ impl Store {
                 _ => EventKind::Update,
             };
             tell_drivers(&mut tx, id, kind, message, at_ms).await?;
+            if kind != EventKind::Resolved {
+                // The driver heard from us: the silence clock starts again.
+                let row = sqlx::query("SELECT severity, category FROM cases WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let (severity, category): (String, String) =
+                    (row.try_get("severity")?, row.try_get("category")?);
+                let targets = policy.sla.targets(&severity, &category);
+                let target = targets.target_ms(crate::sla::NEXT_UPDATE).unwrap_or(0);
+                sla::restart_next_update(&mut tx, id, target, &wt, at_ms).await?;
+            }
         }
         tx.commit().await?;
         self.get_case(id).await?.ok_or(StoreError::NotFound)
@@ -435,6 +448,83 @@ impl Store {
             fields: Map::new(),
         };
         self.transition(id, &t, policy, at_ms).await
+    }
+}
+
+impl Store {
+    /// Sends the driver(s) of an open, acknowledged case an update without
+    /// changing its status; restarts the next-update clock.
+    pub async fn send_update(
+        &self,
+        id: i64,
+        message: &str,
+        actor: &str,
+        policy: &Policy,
+        at_ms: i64,
+    ) -> Result<CaseDetail, StoreError> {
+        let message = message.trim();
+        if message.is_empty() || message.chars().count() > MAX_MESSAGE_CHARS {
+            return Err(invalid(format!(
+                "message: must be 1 to {MAX_MESSAGE_CHARS} characters"
+            )));
+        }
+        let wt = policy
+            .sla
+            .calendar
+            .working_time()
+            .map_err(|e| invalid(e.to_string()))?;
+        let (_gate, mut tx) = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE cases SET updated_at_ms = CASE WHEN updated_at_ms >= $1 THEN updated_at_ms + 1 ELSE $1 END \
+             WHERE id = $2 RETURNING status, severity, category",
+        )
+        .bind(at_ms)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let status: String = row.try_get("status")?;
+        if !matches!(
+            status.as_str(),
+            "acknowledged"
+                | "contained"
+                | "root_cause_found"
+                | "corrective_action_implemented"
+                | "waiting_customer"
+        ) {
+            return Err(invalid(format!(
+                "message: a {status} case takes no updates (the first response is the acknowledged transition)"
+            )));
+        }
+        tell_drivers(&mut tx, id, EventKind::Update, message, at_ms).await?;
+        linking::history(&mut tx, id, at_ms, actor, "update", None, Some(message)).await?;
+        let (severity, category): (String, String) =
+            (row.try_get("severity")?, row.try_get("category")?);
+        let target = policy
+            .sla
+            .targets(&severity, &category)
+            .target_ms(crate::sla::NEXT_UPDATE)
+            .unwrap_or(0);
+        sla::restart_next_update(&mut tx, id, target, &wt, at_ms).await?;
+        if status == "waiting_customer" {
+            // The new clock waits with the others.
+            sla::pause_clocks(&mut tx, id, at_ms).await?;
+        }
+        tx.commit().await?;
+        self.get_case(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Whether the car `vin` reported (has feedback in) case `case_id`.
+    pub async fn vehicle_reported_case(&self, vin: &str, case_id: i64) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM feedback f JOIN case_feedback cf ON cf.feedback_id = f.id \
+             WHERE cf.case_id = $1 AND f.vin = $2",
+        )
+        .bind(case_id)
+        .bind(vin)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
     }
 }
 

@@ -9,7 +9,9 @@ use sqlx::{Any, Row, Transaction};
 use utoipa::ToSchema;
 
 use super::{linking, rows::json_column, Store, StoreError};
-use crate::sla::{SlaPolicy, SlaTargets, WorkingTime, FIRST_RESPONSE, METRICS, RESOLUTION, ROUTE};
+use crate::sla::{
+    SlaPolicy, SlaTargets, WorkingTime, FIRST_RESPONSE, METRICS, NEXT_UPDATE, RESOLUTION, ROUTE,
+};
 
 type Tx = Transaction<'static, Any>;
 
@@ -276,6 +278,53 @@ pub(crate) async fn restart_resolution(
     .bind(target)
     .bind(at_ms)
     .bind(wt.add(at_ms, target))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Starts the next-update clock at `at_ms` (the driver was just told
+/// something); a previous one is stopped (its breach, if late, recorded)
+/// and kept with its escalations as `next_update#N`.
+pub(crate) async fn restart_next_update(
+    tx: &mut Tx,
+    case_id: i64,
+    target_ms: i64,
+    wt: &WorkingTime,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let current = sqlx::query("SELECT metric FROM sla_clocks WHERE case_id = $1 AND metric = $2")
+        .bind(case_id)
+        .bind(NEXT_UPDATE)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if current.is_some() {
+        stop_clock(tx, case_id, NEXT_UPDATE, wt, at_ms).await?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sla_clocks WHERE case_id = $1 AND metric LIKE 'next_update#%'")
+            .bind(case_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("n")?;
+        let archived = format!("{NEXT_UPDATE}#{}", n + 1);
+        for table in ["sla_clocks", "escalations"] {
+            sqlx::query(&format!(
+                "UPDATE {table} SET metric = $1 WHERE case_id = $2 AND metric = $3"
+            ))
+            .bind(&archived)
+            .bind(case_id)
+            .bind(NEXT_UPDATE)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    sqlx::query(
+        "INSERT INTO sla_clocks (case_id, metric, target_ms, started_at_ms, due_at_ms) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(case_id)
+    .bind(NEXT_UPDATE)
+    .bind(target_ms)
+    .bind(at_ms)
+    .bind(wt.add(at_ms, target_ms))
     .execute(&mut **tx)
     .await?;
     Ok(())

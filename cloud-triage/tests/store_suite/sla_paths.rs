@@ -139,6 +139,15 @@ async fn work_to_resolution(db: &TestDb, id: i64, policy: &Policy, start: i64, r
         start + 3 * HOUR,
     )
     .await;
+    // Keep the driver posted every 12 hours while the fix is tested.
+    let mut at = start + 12 * HOUR;
+    while at < resolve_at {
+        db.store
+            .send_update(id, "The new seal is on test.", "bob", policy, at)
+            .await
+            .unwrap();
+        at += 12 * HOUR;
+    }
     go(
         db,
         id,
@@ -242,6 +251,9 @@ async fn on_time_case_closes_with_every_clock_met_and_the_driver_told(db: &TestD
         vec![
             EventKind::Received,
             EventKind::FirstResponse,
+            EventKind::Update,
+            EventKind::Update,
+            EventKind::Update,
             EventKind::Resolved,
             EventKind::FollowUp
         ]

@@ -91,6 +91,11 @@ impl Session {
                 tokio::spawn(forward_events(backlog, receiver, out, ends));
                 None
             }
+            ControlRequest::Satisfaction {
+                case_number,
+                score,
+                comment,
+            } => Some(self.satisfaction(case_number, score, comment)),
             ControlRequest::Trigger {
                 transcript,
                 confidence,
@@ -117,6 +122,36 @@ impl Session {
                 tokio::spawn(task);
                 None
             }
+        }
+    }
+
+    /// Checks the answer, commits it to the outbox and wakes the uplink.
+    fn satisfaction(&self, case_number: i64, score: u8, comment: Option<String>) -> ControlReply {
+        let reply = qloop_protocol::SatisfactionReply {
+            vin: self.context.hub.vin().to_string(),
+            case_number,
+            score,
+            comment: comment.filter(|c| !c.trim().is_empty()),
+            answered_at_ms: crate::capture::now_ms(),
+        };
+        if let Err(e) =
+            qloop_protocol::Limits::default().check_satisfaction(&reply, reply.answered_at_ms)
+        {
+            return error(e.to_string());
+        }
+        let message = qloop_protocol::encode(&qloop_protocol::Message::Satisfaction(reply));
+        let committed = self
+            .context
+            .outbox
+            .lock()
+            .expect("outbox lock")
+            .commit(&message);
+        match committed {
+            Ok(_) => {
+                self.context.wake.notify_one();
+                ControlReply::SatisfactionStored { case_number }
+            }
+            Err(e) => error(format!("cannot store the answer: {e}")),
         }
     }
 

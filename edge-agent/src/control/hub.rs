@@ -44,6 +44,11 @@ impl EventHub {
         }
     }
 
+    /// The car's VIN.
+    pub fn vin(&self) -> &str {
+        &self.vin
+    }
+
     /// Delivers one event to subscribers, or holds it.
     pub fn deliver(&self, event: VehicleEvent) {
         let mut held = self.held.lock().expect("hub lock");

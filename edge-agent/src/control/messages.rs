@@ -5,6 +5,8 @@
 //!   (`trigger`: `voice`, `hmi`, `button` or `cli`; default `hmi`)
 //! - `{"type":"status"}`
 //! - `{"type":"subscribe"}`: receive downlink events on this connection
+//! - `{"type":"satisfaction","case_number":12,"score":4,"comment":"…"}`: the
+//!   driver's answer to a follow-up, committed to the outbox and sent
 //!
 //! Replies: `accepted` (inputs checked, feedback id assigned), then `stored`
 //! (committed to the outbox after the post-trigger window) or `error`;
@@ -39,6 +41,16 @@ pub enum ControlRequest {
     Status,
     /// Send downlink events to this connection.
     Subscribe,
+    /// The driver's satisfaction with a resolved case.
+    Satisfaction {
+        /// The case asked about.
+        case_number: i64,
+        /// 1 (very unhappy) to 5 (very happy).
+        score: u8,
+        /// What the driver said.
+        #[serde(default)]
+        comment: Option<String>,
+    },
 }
 
 /// A reply or notification to a client.
@@ -56,6 +68,11 @@ pub enum ControlReply {
         feedback_id: Uuid,
         /// Outbox entries it became.
         entries: usize,
+    },
+    /// The satisfaction answer is durably in the outbox.
+    SatisfactionStored {
+        /// The case it is about.
+        case_number: i64,
     },
     /// The request failed.
     Error {

@@ -75,6 +75,7 @@ pub fn message_kind(payload: &[u8]) -> Option<MessageKind> {
         2 => MessageKind::AudioChunk,
         3 => MessageKind::Event,
         4 => MessageKind::Receipt,
+        5 => MessageKind::Satisfaction,
         _ => return None,
     })
 }

@@ -271,13 +271,34 @@ pub fn event_receipt() -> impl Strategy<Value = EventReceipt> {
     })
 }
 
-/// Any of the four message kinds.
+/// A driver's satisfaction answer.
+pub fn satisfaction() -> impl Strategy<Value = qloop_protocol::SatisfactionReply> {
+    (
+        vin(),
+        1i64..1_000_000,
+        1u8..=5,
+        proptest::option::of("\\PC{0,64}"),
+        EARLIEST_MS..=NOW_MS,
+    )
+        .prop_map(|(vin, case_number, score, comment, answered_at_ms)| {
+            qloop_protocol::SatisfactionReply {
+                vin,
+                case_number,
+                score,
+                comment,
+                answered_at_ms,
+            }
+        })
+}
+
+/// Any of the five message kinds.
 pub fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
         3 => envelope().prop_map(|e| Message::Feedback(Box::new(e))),
         1 => audio_chunk().prop_map(Message::AudioChunk),
         1 => vehicle_event().prop_map(Message::Event),
         1 => event_receipt().prop_map(Message::Receipt),
+        1 => satisfaction().prop_map(Message::Satisfaction),
     ]
 }
 
