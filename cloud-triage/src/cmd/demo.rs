@@ -183,12 +183,12 @@ async fn print_cases(service: &Service, shown: usize) -> anyhow::Result<()> {
         })
         .await?;
     println!(
-        "\n{:>5}  {:<8} {:<20} {:<10} {:>7} {:>8}  title",
+        "\n{:>5}  {:<8} {:<23} {:<10} {:>7} {:>8}  title",
         "case", "status", "category", "severity", "reports", "vehicles"
     );
     for case in page.items.iter().rev() {
         println!(
-            "{:>5}  {:<8} {:<20} {:<10} {:>7} {:>8}  {}{}",
+            "{:>5}  {:<8} {:<23} {:<10} {:>7} {:>8}  {}{}",
             case.id,
             case.status,
             case.category,
