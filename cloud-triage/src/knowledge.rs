@@ -62,6 +62,7 @@ pub async fn import_file(
     index.commit()?;
     if let Some(v) = vectors {
         v.add(&parsed.docs).await?;
+        v.flush()?;
     }
     Ok(ImportReport {
         imported: parsed.docs.len(),
@@ -98,6 +99,7 @@ pub async fn reindex(
         for docs in [&known, &cases, &feedback] {
             v.add(docs).await?;
         }
+        v.flush()?;
     }
     Ok(ReindexReport {
         known_issues: known.len(),
@@ -127,6 +129,7 @@ pub async fn restore_known_issues(
         .cloned()
         .collect();
     vectors.add(&missing).await?;
+    vectors.flush()?;
     Ok(known.len())
 }
 
@@ -159,6 +162,11 @@ pub async fn run_indexer(
         tokio::select! {
             _ = &mut shutdown => break,
             _ = tokio::time::sleep(INDEX_EVERY) => {}
+        }
+    }
+    if let Some(v) = &vectors {
+        if let Err(e) = v.flush() {
+            tracing::warn!(error = %e, "could not write the embeddings file at shutdown");
         }
     }
 }
@@ -226,7 +234,17 @@ pub struct Vectors {
     vectors: std::sync::RwLock<qloop_knowledge::VectorIndex>,
     embedder: qloop_models::Embedder,
     path: PathBuf,
+    /// Changed since the file was last written.
+    dirty: std::sync::atomic::AtomicBool,
+    /// When the file was last written.
+    saved_at: std::sync::Mutex<std::time::Instant>,
 }
+
+/// How often the vectors file is rewritten while changes arrive. The file
+/// holds every vector (150 MB at 100,000 documents), so it is not rewritten
+/// on every indexer pass; what a crash loses in between is rebuilt from the
+/// database (feedback vectors are stored there; `reindex` redoes the rest).
+const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl std::fmt::Debug for Vectors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -245,7 +263,33 @@ impl Vectors {
             vectors: std::sync::RwLock::new(vectors),
             embedder,
             path,
+            dirty: std::sync::atomic::AtomicBool::new(false),
+            saved_at: std::sync::Mutex::new(std::time::Instant::now()),
         })
+    }
+
+    /// Notes a change; writes the file when the last write is old enough.
+    fn changed(&self, v: &qloop_knowledge::VectorIndex) -> anyhow::Result<()> {
+        use std::sync::atomic::Ordering;
+        self.dirty.store(true, Ordering::SeqCst);
+        let mut saved_at = self.saved_at.lock().unwrap_or_else(|p| p.into_inner());
+        if saved_at.elapsed() >= SAVE_EVERY {
+            v.save(&self.path)?;
+            self.dirty.store(false, Ordering::SeqCst);
+            *saved_at = std::time::Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Writes the file if anything changed since the last write.
+    pub fn flush(&self) -> anyhow::Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.dirty.swap(false, Ordering::SeqCst) {
+            let v = self.vectors.read().unwrap_or_else(|p| p.into_inner());
+            v.save(&self.path)?;
+            *self.saved_at.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+        }
+        Ok(())
     }
 
     /// Embeds documents (title and text) and stores their vectors.
@@ -262,7 +306,7 @@ impl Vectors {
         for (d, e) in docs.iter().zip(&embedded) {
             v.upsert(&d.id, e)?;
         }
-        v.save(&self.path)?;
+        self.changed(&v)?;
         Ok(())
     }
 
@@ -284,7 +328,7 @@ impl Vectors {
         for (id, e) in vectors {
             v.upsert(id, e)?;
         }
-        v.save(&self.path)?;
+        self.changed(&v)?;
         Ok(())
     }
 

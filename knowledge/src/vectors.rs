@@ -103,18 +103,23 @@ impl VectorIndex {
             .sum::<f32>()
             .sqrt()
             .max(f32::MIN_POSITIVE);
-        let mut scored: Vec<(usize, f32)> = self
-            .data
-            .chunks_exact(self.dim)
-            .enumerate()
-            .filter(|(i, _)| allow.is_none_or(|a| a.contains(&self.ids[*i])))
-            .map(|(i, v)| {
-                (
-                    i,
-                    v.iter().zip(query).map(|(a, b)| a * b).sum::<f32>() / norm,
-                )
-            })
-            .collect();
+        let score = |i: usize| {
+            let v = &self.data[i * self.dim..(i + 1) * self.dim];
+            v.iter().zip(query).map(|(a, b)| a * b).sum::<f32>() / norm
+        };
+        let mut scored: Vec<(usize, f32)> = match allow {
+            // A filter usually allows a small share: score only those.
+            Some(a) if a.len() < self.ids.len() => a
+                .iter()
+                .filter_map(|id| self.pos.get(id))
+                .map(|&i| (i, score(i)))
+                .collect(),
+            Some(a) => (0..self.ids.len())
+                .filter(|i| a.contains(&self.ids[*i]))
+                .map(|i| (i, score(i)))
+                .collect(),
+            None => (0..self.ids.len()).map(|i| (i, score(i))).collect(),
+        };
         let k = k.min(scored.len());
         if k == 0 {
             return Vec::new();
