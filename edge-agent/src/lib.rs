@@ -22,6 +22,7 @@ pub mod cmd;
 pub mod config;
 pub mod control;
 pub mod outbox;
+pub mod recorder;
 pub mod telemetry;
 pub mod uplink;
 

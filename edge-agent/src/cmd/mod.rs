@@ -11,6 +11,7 @@
 pub mod decode;
 pub mod flush;
 pub mod print_default_config;
+pub mod record;
 pub mod run;
 pub mod send;
 pub mod shutdown;
@@ -54,6 +55,8 @@ pub enum Command {
         #[arg(long)]
         candump: PathBuf,
     },
+    /// Record one utterance (ends on silence or at the cap) to a WAV file.
+    Record(record::RecordArgs),
     /// Print the embedded, documented default configuration.
     PrintDefaultConfig,
 }
@@ -110,6 +113,7 @@ impl Cli {
                 let mut out = std::io::BufWriter::new(stdout.lock());
                 decode::run(&dbc, &candump, &mut out).map(|_| ())
             }
+            Command::Record(args) => record::run(args),
             Command::PrintDefaultConfig => {
                 print_default_config::run();
                 Ok(())
