@@ -41,19 +41,26 @@ pub fn search(
             .map(|(i, id)| (id, 1.0 / (i as f32 + 1.0)))
             .collect(),
     };
-    let mut hits = Vec::new();
+    let mut page = Vec::new();
     for (id, score) in ranked.iter().skip(req.offset).take(req.limit) {
         if let Some(doc) = index.get(id)? {
-            hits.push(SearchHit {
-                id: id.clone(),
-                kind: doc.kind,
-                title: doc.title.clone(),
-                score: *score,
-                highlight: index.highlight(&req.q, &doc.text)?,
-                doc,
-            });
+            page.push((id, *score, doc));
         }
     }
+    let texts: Vec<&str> = page.iter().map(|(_, _, d)| d.text.as_str()).collect();
+    let highlights = index.highlights(&req.q, &texts)?;
+    let hits = page
+        .into_iter()
+        .zip(highlights)
+        .map(|((id, score, doc), highlight)| SearchHit {
+            id: id.clone(),
+            kind: doc.kind,
+            title: doc.title.clone(),
+            score,
+            highlight,
+            doc,
+        })
+        .collect();
     Ok(SearchResults {
         total: ranked.len(),
         offset: req.offset,

@@ -273,17 +273,16 @@ impl KnowledgeIndex {
         let searcher = self.reader.searcher();
         let query = self.with_filters(self.text_query(&req.q)?, req)?;
         let top = searcher.search(&*query, &TopDocs::with_limit(limit.max(1)))?;
-        top.into_iter()
-            .map(|(score, address)| {
-                let doc: TantivyDocument = searcher.doc(address)?;
-                let id = doc
-                    .get_first(self.fields.id)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string();
-                Ok((id, score))
-            })
-            .collect()
+        // Ids come from the id column: loading each stored document (its
+        // whole compressed block) just for the id was most of a hybrid search.
+        let mut columns = BTreeMap::new();
+        let mut out = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            if let Some(id) = id_at(&searcher, &mut columns, address)? {
+                out.push((id, score));
+            }
+        }
+        Ok(out)
     }
 
     /// Ids of every document passing `req`'s filters (the query text is
@@ -299,28 +298,9 @@ impl KnowledgeIndex {
         let addresses = searcher.search(&*query, &tantivy::collector::DocSetCollector)?;
         let mut columns = BTreeMap::new();
         let mut ids = std::collections::HashSet::with_capacity(addresses.len());
-        let mut id = String::new();
         for address in addresses {
-            let column = match columns.entry(address.segment_ord) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => e.insert(
-                    searcher
-                        .segment_reader(address.segment_ord)
-                        .fast_fields()
-                        .str("id")?,
-                ),
-            };
-            let Some(column) = column.as_ref() else {
-                continue;
-            };
-            for ord in column.term_ords(address.doc_id) {
-                id.clear();
-                let found = column
-                    .ord_to_str(ord, &mut id)
-                    .map_err(|e| KnowledgeError::Index(e.into()))?;
-                if found {
-                    ids.insert(id.clone());
-                }
+            if let Some(id) = id_at(&searcher, &mut columns, address)? {
+                ids.insert(id);
             }
         }
         Ok(ids)
@@ -333,6 +313,18 @@ impl KnowledgeIndex {
         let mut snippets = SnippetGenerator::create(&searcher, &*query, self.fields.text)?;
         snippets.set_max_num_chars(240);
         Ok(snippets.snippet(text).to_html())
+    }
+
+    /// Highlights of several texts for one query (one snippet generator).
+    pub fn highlights(&self, q: &str, texts: &[&str]) -> Result<Vec<String>, KnowledgeError> {
+        let searcher = self.reader.searcher();
+        let query = self.text_query(q)?;
+        let mut snippets = SnippetGenerator::create(&searcher, &*query, self.fields.text)?;
+        snippets.set_max_num_chars(240);
+        Ok(texts
+            .iter()
+            .map(|t| snippets.snippet(t).to_html())
+            .collect())
     }
 
     /// The stored document with this id, if indexed.
@@ -503,6 +495,37 @@ impl KnowledgeIndex {
         }
         Ok(facets)
     }
+}
+
+/// The id of the document at `address`, from its segment's id column
+/// (columns cached per segment in `columns`).
+fn id_at(
+    searcher: &tantivy::Searcher,
+    columns: &mut BTreeMap<u32, Option<tantivy::columnar::StrColumn>>,
+    address: DocAddress,
+) -> Result<Option<String>, KnowledgeError> {
+    let column = match columns.entry(address.segment_ord) {
+        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::btree_map::Entry::Vacant(e) => e.insert(
+            searcher
+                .segment_reader(address.segment_ord)
+                .fast_fields()
+                .str("id")?,
+        ),
+    };
+    let Some(column) = column.as_ref() else {
+        return Ok(None);
+    };
+    let mut id = String::new();
+    for ord in column.term_ords(address.doc_id) {
+        let found = column
+            .ord_to_str(ord, &mut id)
+            .map_err(|e| KnowledgeError::Index(e.into()))?;
+        if found {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
 }
 
 /// Removes tantivy's files from an index directory, keeping other files
