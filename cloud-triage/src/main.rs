@@ -41,6 +41,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Eval(args) => triage::eval(args).await,
         Command::Report(args) => cloud_triage::cmd::report::run(args).await,
         Command::Token(command) => cloud_triage::cmd::token::run(command).await,
+        Command::Transcribe(args) => cloud_triage::cmd::speech::transcribe(args).await,
+        Command::EvalAsr(args) => cloud_triage::cmd::speech::eval_asr(args).await,
         Command::PrintDefaultPolicy => {
             print!("{}", cloud_triage::policy::DEFAULT_POLICY_TOML);
             Ok(())

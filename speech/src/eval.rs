@@ -76,6 +76,11 @@ pub struct AsrReport {
     pub summary: Vec<ConditionSummary>,
 }
 
+/// The fixture list shipped with this crate, `speech/fixtures/clips.jsonl`.
+pub fn fixture_list() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/clips.jsonl")
+}
+
 fn read_list(list: &Path) -> Result<Vec<LabelledClip>, SpeechError> {
     let err = |reason: String| SpeechError::File {
         path: list.to_owned(),

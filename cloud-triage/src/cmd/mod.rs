@@ -4,6 +4,7 @@ pub mod demo;
 pub mod knowledge;
 pub mod report;
 pub mod serve;
+pub mod speech;
 pub mod token;
 pub mod triage;
 
@@ -48,4 +49,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Print the default policy file (linking, emerging issues, knowledge matches).
     PrintDefaultPolicy,
+    /// Transcribe a WAV file offline (Whisper): the transcript on stdout.
+    Transcribe(speech::TranscribeArgs),
+    /// Word error rate of the speech models on the fixture clips, clean and noisy.
+    EvalAsr(speech::EvalAsrArgs),
 }
