@@ -128,11 +128,16 @@ pub fn decode_wav(bytes: &[u8], max_seconds: f64) -> Result<Pcm16k, SpeechError>
 
 /// Resamples mono `samples` at `rate` Hz to 16 kHz.
 pub fn resample(samples: &[f32], rate: u32) -> Result<Vec<f32>, SpeechError> {
-    if rate as usize == SAMPLE_RATE || samples.is_empty() {
+    resample_between(samples, rate, SAMPLE_RATE as u32)
+}
+
+/// Resamples mono `samples` from `from` Hz to `to` Hz.
+pub fn resample_between(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, SpeechError> {
+    if from == to || samples.is_empty() {
         return Ok(samples.to_vec());
     }
-    let err = |e: String| audio_err(format!("resampling {rate} Hz to 16 kHz: {e}"));
-    let mut resampler = Fft::<f32>::new(rate as usize, SAMPLE_RATE, 1024, 1, FixedSync::Input)
+    let err = |e: String| audio_err(format!("resampling {from} Hz to {to} Hz: {e}"));
+    let mut resampler = Fft::<f32>::new(from as usize, to as usize, 1024, 1, FixedSync::Input)
         .map_err(|e| err(e.to_string()))?;
     let input = InterleavedSlice::new(samples, 1, samples.len()).map_err(|e| err(e.to_string()))?;
     let out = resampler

@@ -24,6 +24,23 @@ pub const NO_SPEECH_THRESHOLD: f32 = 0.6;
 /// ...and the decoded tokens are, on average, less likely than this (log-prob).
 pub const LOGPROB_THRESHOLD: f32 = -1.0;
 
+/// A window whose loudest 20 ms is quieter than this (dBFS) holds no speech
+/// and is not decoded: Whisper, given digital silence, often "hears" a
+/// confident "you" (no-speech probability 0.95 but average log-probability
+/// −0.4, which Whisper's rule lets through).
+pub const SILENCE_DBFS: f32 = -50.0;
+
+/// The loudest 20 ms block of `samples`, in dBFS (−inf for silence).
+pub fn peak_level_dbfs(samples: &[f32]) -> f32 {
+    samples
+        .chunks(SAMPLE_RATE / 50)
+        .map(|block| {
+            let power = block.iter().map(|v| v * v).sum::<f32>() / block.len() as f32;
+            10.0 * power.log10()
+        })
+        .fold(f32::NEG_INFINITY, f32::max)
+}
+
 /// A loaded Whisper model.
 pub struct Recognizer {
     encoder: candle_transformers::models::whisper::model::AudioEncoder,
@@ -125,6 +142,14 @@ impl Recognizer {
         };
         let mut segments = Vec::with_capacity(windows);
         for w in 0..windows {
+            let start = (w * WINDOW_FRAMES * HOP) as f64 / SAMPLE_RATE as f64;
+            let end = (start + 30.0).min(audio_seconds).max(start);
+            let first = (w * WINDOW_FRAMES * HOP).min(samples.len());
+            let last = ((w + 1) * WINDOW_FRAMES * HOP).min(samples.len());
+            if peak_level_dbfs(&samples[first..last]) < SILENCE_DBFS {
+                segments.push(Segment::silence(start, end));
+                continue;
+            }
             let mut window = Vec::with_capacity(n_mels * WINDOW_FRAMES);
             for m in 0..n_mels {
                 let row = m * frames + w * WINDOW_FRAMES;
@@ -135,8 +160,6 @@ impl Recognizer {
             if self.tokens.multilingual && language.is_none() {
                 language = Some(self.detect_language(&encoded)?);
             }
-            let start = (w * WINDOW_FRAMES * HOP) as f64 / SAMPLE_RATE as f64;
-            let end = (start + 30.0).min(audio_seconds).max(start);
             segments.push(self.decode_window(&encoded, language, start, end)?);
         }
         let language = match language {

@@ -21,10 +21,29 @@ pub struct Segment {
     pub confidence: f32,
     /// Probability of Whisper's no-speech token at the start of the window.
     pub no_speech_prob: f32,
-    /// Judged silent (no-speech probability over 0.6 with average
-    /// log-probability under −1, Whisper's rule, or nothing decoded); its
-    /// text is left out of the transcript.
+    /// Judged silent: too quiet to decode (see
+    /// [`crate::recognizer::SILENCE_DBFS`]; `no_speech_prob` is then 1), or
+    /// no-speech probability over 0.6 with average log-probability under −1
+    /// (Whisper's rule), or nothing decoded. Its text is left out of the
+    /// transcript.
     pub silent: bool,
+}
+
+impl Segment {
+    /// A window too quiet to hold speech, not decoded.
+    pub fn silence(start_s: f64, end_s: f64) -> Segment {
+        Segment {
+            start_s,
+            end_s,
+            text: String::new(),
+            tokens: 0,
+            token_ids: Vec::new(),
+            avg_logprob: f32::NEG_INFINITY,
+            confidence: 0.0,
+            no_speech_prob: 1.0,
+            silent: true,
+        }
+    }
 }
 
 /// A transcribed clip.
