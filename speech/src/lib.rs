@@ -10,6 +10,7 @@
 //! - [`audio`]: WAV bytes to 16 kHz mono (any rate 8–192 kHz, 1–8 channels).
 //! - [`mel`]: the Slaney filterbank and Whisper's log-mel spectrogram.
 //! - [`tokens`]: special tokens, prompt, language from a locale.
+//! - [`encoder`]: the audio encoder, written for the CPU.
 //! - [`decoder`]: the text decoder with a key/value cache.
 //! - [`recognizer`]: encoder + greedy decoding over 30 s windows,
 //!   no-speech detection, per-segment confidence.
@@ -51,6 +52,7 @@
 pub mod audio;
 pub mod ct2;
 pub mod decoder;
+pub mod encoder;
 pub mod error;
 pub mod eval;
 pub mod mapping;

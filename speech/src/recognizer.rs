@@ -1,5 +1,5 @@
-//! The Whisper model itself: log-mel, candle's encoder, greedy decoding with
-//! [`crate::decoder`], 30 s windows, no-speech detection and confidence.
+//! The Whisper model itself: log-mel, the encoder ([`crate::encoder`], or
+//! candle's), greedy decoding with [`crate::decoder`], 30 s windows, no-speech detection and confidence.
 //! Lives on the transcription thread ([`crate::Transcriber`]).
 
 use std::path::Path;
@@ -12,6 +12,7 @@ use tokenizers::Tokenizer;
 use crate::{
     ct2::Ct2Model,
     decoder::{argmax, log_softmax, Decoder},
+    encoder::FastEncoder,
     error::SpeechError,
     mapping::{map_whisper, Ct2Config},
     mel::{LogMel, MelPadding, HOP, SAMPLE_RATE, WINDOW_FRAMES},
@@ -41,9 +42,24 @@ pub fn peak_level_dbfs(samples: &[f32]) -> f32 {
         .fold(f32::NEG_INFINITY, f32::max)
 }
 
+/// Which implementation runs the audio encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EncoderKind {
+    /// qloop's own ([`crate::encoder`]): fused, exact GELU; the default.
+    #[default]
+    Fast,
+    /// candle-transformers' `AudioEncoder`, kept to measure and test against.
+    Candle,
+}
+
+enum Encoder {
+    Fast(FastEncoder),
+    Candle(candle_transformers::models::whisper::model::AudioEncoder),
+}
+
 /// A loaded Whisper model.
 pub struct Recognizer {
-    encoder: candle_transformers::models::whisper::model::AudioEncoder,
+    encoder: Encoder,
     decoder: Decoder,
     tokenizer: Tokenizer,
     tokens: SpecialTokens,
@@ -66,6 +82,11 @@ fn file_err(path: &Path, reason: impl ToString) -> SpeechError {
 impl Recognizer {
     /// Loads `model.bin`, `config.json` and `tokenizer.json` from `dir`.
     pub fn load(dir: &Path) -> Result<Recognizer, SpeechError> {
+        Recognizer::load_with(dir, EncoderKind::default())
+    }
+
+    /// Loads with the given encoder implementation.
+    pub fn load_with(dir: &Path, kind: EncoderKind) -> Result<Recognizer, SpeechError> {
         let ct2 = Ct2Model::open(&dir.join("model.bin"))?;
         let ct2_config = Ct2Config::read(&dir.join("config.json"))?;
         let tok_path = dir.join("tokenizer.json");
@@ -74,7 +95,17 @@ impl Recognizer {
         drop(ct2);
         let config = mapped.config.clone();
         let vb = VarBuilder::from_tensors(mapped.tensors, DType::F32, &Device::Cpu);
-        let whisper = Whisper::load(&vb, config.clone())?;
+        let encoder = match kind {
+            EncoderKind::Fast => Encoder::Fast(FastEncoder::load(
+                vb.pp("model.encoder"),
+                config.encoder_layers,
+                config.encoder_attention_heads,
+                config.d_model,
+                config.num_mel_bins,
+                config.max_source_positions,
+            )?),
+            EncoderKind::Candle => Encoder::Candle(Whisper::load(&vb, config.clone())?.encoder),
+        };
         let decoder = Decoder::load(
             vb.pp("model.decoder"),
             config.decoder_layers,
@@ -92,7 +123,7 @@ impl Recognizer {
                 .trim_start_matches("whisper-")
         );
         Ok(Recognizer {
-            encoder: whisper.encoder,
+            encoder,
             decoder,
             tokenizer,
             tokens,
@@ -155,8 +186,7 @@ impl Recognizer {
                 let row = m * frames + w * WINDOW_FRAMES;
                 window.extend_from_slice(&mel[row..row + WINDOW_FRAMES]);
             }
-            let input = Tensor::from_vec(window, (1, n_mels, WINDOW_FRAMES), &Device::Cpu)?;
-            let encoded = self.encoder.forward(&input, true)?;
+            let encoded = self.encode(window)?;
             if self.tokens.multilingual && language.is_none() {
                 language = Some(self.detect_language(&encoded)?);
             }
@@ -172,6 +202,26 @@ impl Recognizer {
             audio_seconds,
             self.name.clone(),
         ))
+    }
+
+    /// Encodes one window (`n_mels` rows of 3000 frames) to `(1, 1500, d)`.
+    pub fn encode(&mut self, window: Vec<f32>) -> Result<Tensor, SpeechError> {
+        let n_mels = self.mel.n_mels();
+        match &mut self.encoder {
+            Encoder::Fast(e) => {
+                let out = e.forward(&window, WINDOW_FRAMES)?;
+                let d = self.config.d_model;
+                Ok(Tensor::from_vec(
+                    out,
+                    (1, WINDOW_FRAMES / 2, d),
+                    &Device::Cpu,
+                )?)
+            }
+            Encoder::Candle(e) => {
+                let input = Tensor::from_vec(window, (1, n_mels, WINDOW_FRAMES), &Device::Cpu)?;
+                Ok(e.forward(&input, true)?)
+            }
+        }
     }
 
     /// The most likely language token after `sot`.

@@ -84,7 +84,10 @@ fn eight_khz_stereo_is_understood() {
     let rate = wer("the car pulls to the left at high speed", &t.text);
     assert!(rate <= 0.5, "wer {rate}: {}", t.text);
     let heard = t.text.to_lowercase();
-    assert!(["car", "left", "speed"].iter().all(|w| heard.contains(w)), "{heard}");
+    assert!(
+        ["car", "left", "speed"].iter().all(|w| heard.contains(w)),
+        "{heard}"
+    );
 }
 
 /// Full-scale clipped noise gives a result (no panic), judged silent or with
