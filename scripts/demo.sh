@@ -7,5 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prereqs.sh >/dev/null 2>&1 || true
 models/fetch.sh   # the embedding model, once (cached in ~/.cache/qloop)
+speech/fetch.sh   # Whisper tiny.en for clips sent without a transcript, once
 cargo build --release --locked -p cloud-triage -p edge-agent
 exec cargo run --release --locked -q -p cloud-triage -- demo --data-dir .qloop-demo "$@"

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 scripts/prereqs.sh
 models/fetch.sh   # the embedding model, once (cached in ~/.cache/qloop)
+speech/fetch.sh   # Whisper tiny.en (cloud transcription), once
+speech/fetch.sh base   # Whisper base (multilingual; its tests and eval-asr), once
 
 echo "== fmt" >&2
 cargo fmt --all --check

@@ -9,6 +9,7 @@
 //! - [`audio`]: audio files on disk (inline clips and reassembled chunks).
 //! - [`downlink`]: publishes queued events to cars and records their PUBACKs.
 //! - [`store`]: SQLite or PostgreSQL behind one schema and one code path.
+//! - [`asr`]: transcribes clips that came without a (good) transcript.
 //! - [`triage`]: category, department, severity and confidence for each feedback.
 //! - [`knowledge`]: the knowledge index (import, rebuild) inside the service.
 //! - [`api`]: the axum HTTP API and its OpenAPI document.
@@ -16,6 +17,7 @@
 //! - [`cmd`]: one file per command-line subcommand.
 
 pub mod api;
+pub mod asr;
 pub mod audio;
 pub mod broker;
 pub mod cmd;

@@ -22,6 +22,8 @@ pub struct Policy {
     pub emerging: EmergingPolicy,
     /// What knowledge is attached to cases.
     pub matches: MatchPolicy,
+    /// When the cloud transcribes the driver's clip itself.
+    pub speech: SpeechPolicy,
     /// SLA clocks: calendar, targets, escalation points.
     pub sla: crate::sla::SlaPolicy,
     /// Return visits after resolution and what counts as satisfied.
@@ -92,6 +94,40 @@ impl Default for MatchPolicy {
     }
 }
 
+/// When the cloud transcribes a feedback's clip, and with which model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeechPolicy {
+    /// `tiny.en` (English only, the default), `base` (multilingual), or
+    /// `off` to store clips without transcribing them.
+    pub model: String,
+    /// A head unit's transcript below this confidence is transcribed again
+    /// from the clip; the more confident of the two is kept.
+    pub retranscribe_below: f32,
+}
+
+impl Default for SpeechPolicy {
+    fn default() -> Self {
+        Self {
+            model: "tiny.en".into(),
+            retranscribe_below: 0.60,
+        }
+    }
+}
+
+impl SpeechPolicy {
+    /// The model to run, or `None` when transcription is off.
+    pub fn model_kind(&self) -> anyhow::Result<Option<qloop_speech::ModelKind>> {
+        match self.model.as_str() {
+            "off" => Ok(None),
+            name => name
+                .parse()
+                .map(Some)
+                .map_err(|e: String| anyhow::anyhow!("speech.model: {e}, or off")),
+        }
+    }
+}
+
 impl Policy {
     /// Parses and checks a policy document.
     pub fn from_toml(text: &str) -> anyhow::Result<Policy> {
@@ -122,6 +158,11 @@ impl Policy {
         }
         if e.window_days == 0 || e.window_days > 3650 {
             anyhow::bail!("emerging.window_days must be 1..=3650");
+        }
+        self.speech.model_kind()?;
+        let r = self.speech.retranscribe_below;
+        if !(r.is_finite() && (0.0..=1.0).contains(&r)) {
+            anyhow::bail!("speech.retranscribe_below must be in 0..=1");
         }
         self.sla.validate()?;
         self.webhooks
@@ -174,6 +215,8 @@ mod tests {
             ("[emerging]\nwindow_days = 0", "window_days"),
             ("[matches]\nknown_issues = 1000", "known_issues"),
             ("[nonsense]\nx = 1", "nonsense"),
+            ("[speech]\nmodel = \"large\"", "speech.model"),
+            ("[speech]\nretranscribe_below = 1.5", "retranscribe_below"),
             ("[linking]\nwindow_days = \"ninety\"", "window_days"),
         ] {
             let err = format!("{:#}", Policy::from_toml(text).unwrap_err());

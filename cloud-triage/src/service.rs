@@ -148,10 +148,20 @@ impl Service {
             crate::sla::scheduler::system_clock(),
             stopped(stop_rx.clone()),
         )));
-        let handler = IngestHandler::new(store.clone(), audio, wake.clone())
+        let mut handler = IngestHandler::new(store.clone(), audio, wake.clone())
             .with_triage(triage.clone())
             .with_knowledge(knowledge.clone(), vectors.clone())
             .with_policy(config.policy.clone());
+        match crate::asr::Asr::from_policy(
+            &config.policy.speech,
+            &qloop_protocol::Limits::default(),
+        )? {
+            Some(asr) => {
+                tracing::info!(model = %asr.kind(), "clips without a transcript are transcribed (model loads on the first)");
+                handler = handler.with_asr(Arc::new(asr));
+            }
+            None => tracing::info!("speech recognition off: clips are stored untranscribed"),
+        }
         tasks.push(tokio::spawn(run_pipeline(
             client.clone(),
             publish_rx,

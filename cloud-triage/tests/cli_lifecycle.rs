@@ -59,6 +59,7 @@ async fn a_token_from_the_command_line_is_accepted_and_the_month_is_reported() {
     let meta = cloud_triage::store::IngestMeta {
         received_at_ms: 1_791_000_000_000,
         envelope_bytes: 300,
+        asr: None,
         audio: cloud_triage::store::AudioState::None,
     };
     store.ingest_feedback(&env, &meta).await.unwrap();

@@ -91,6 +91,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let mut agents = tokio::task::JoinSet::new();
+    let speaker = vehicles[0].config.clone();
     for vehicle in vehicles {
         let mut cfg = vehicle.config.clone();
         cfg.broker.url = service.mqtt_url.clone();
@@ -142,8 +143,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let elapsed = started.elapsed();
+    spoken_feedback(&service, speaker, &repo_root, &data_dir).await?;
 
-    print_cases(&service, total).await?;
+    print_cases(&service, total + 1).await?;
     let counts = service.store.counts().await?;
     println!(
         "\n{} feedback, {} cases, {} rejected messages, {} downlink events pending; {total} captures end to end in {:.1}s",
@@ -170,6 +172,59 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         shutdown_signal().await;
     }
     service.shutdown().await;
+    Ok(())
+}
+
+/// One driver speaks without the head unit transcribing: the clip alone
+/// goes up, and the cloud transcribes and triages it. Prints what it heard.
+async fn spoken_feedback(
+    service: &Service,
+    mut cfg: edge_agent::Config,
+    repo_root: &Path,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    let clip = repo_root.join("speech/fixtures/clean/07.wav");
+    cfg.broker.url = service.mqtt_url.clone();
+    cfg.outbox.dir = data_dir.join("edge").join("spoken").join("outbox");
+    cfg.control.socket = data_dir.join("edge").join("spoken").join("edge.sock");
+    let request = CaptureRequest {
+        trigger: qloop_protocol::TriggerKind::Voice,
+        transcript: None,
+        confidence: None,
+        audio: Some(clip.clone()),
+    };
+    println!(
+        "  spoken feedback from {}: {} with no transcript (the cloud transcribes it; the first clip loads the speech model)",
+        cfg.vehicle.vin,
+        clip.display()
+    );
+    let report = send_captures(
+        &cfg,
+        vec![request],
+        Arc::new(NoTelemetry),
+        Duration::from_secs(60),
+    )
+    .await?;
+    let id = report.feedback_ids[0];
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let feedback = loop {
+        match service.store.get_feedback(id).await? {
+            Some(f) if f.asr.is_some() => break f,
+            _ if Instant::now() > deadline => anyhow::bail!("feedback {id} was never transcribed"),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    let asr = feedback
+        .asr
+        .as_ref()
+        .map(|a| (a.status.as_str(), a.model.as_str(), a.elapsed_ms));
+    println!(
+        "  heard: {:?} ({:?}, confidence {:.2}) -> case {}",
+        feedback.transcript.as_deref().unwrap_or(""),
+        asr,
+        feedback.transcript_confidence.unwrap_or(0.0),
+        feedback.case_id.unwrap_or(0)
+    );
     Ok(())
 }
 

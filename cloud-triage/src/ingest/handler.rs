@@ -11,13 +11,13 @@ use uuid::Uuid;
 
 use qloop_protocol::{
     decode, topic::vin_from_feedback_topic, AudioChunk, AudioPayload, FeedbackEnvelope, Limits,
-    Message, ValidationError,
+    Message, TelemetrySnapshot, Utterance, ValidationError,
 };
 
 use crate::{
     audio::{check_wav, AudioError, AudioFiles},
     now_ms,
-    store::{AudioState, IngestMeta, Store, StoreError, Triaged},
+    store::{AudioState, IngestMeta, LateTranscript, Store, StoreError, Triaged},
 };
 
 /// A transient failure: retry, do not acknowledge.
@@ -77,6 +77,7 @@ pub struct IngestHandler {
     limits: Limits,
     downlink_wake: Arc<Notify>,
     triage: Option<crate::triage::Triage>,
+    asr: Option<Arc<crate::asr::Asr>>,
     knowledge: Option<(
         Arc<qloop_knowledge::KnowledgeIndex>,
         Arc<crate::knowledge::Vectors>,
@@ -94,6 +95,7 @@ impl IngestHandler {
             limits: Limits::default(),
             downlink_wake,
             triage: None,
+            asr: None,
             knowledge: None,
             policy: crate::policy::Policy::default(),
         }
@@ -102,6 +104,13 @@ impl IngestHandler {
     /// Classifies every new feedback with `triage` before it is committed.
     pub fn with_triage(mut self, triage: crate::triage::Triage) -> Self {
         self.triage = Some(triage);
+        self
+    }
+
+    /// Transcribes clips that came without a transcript (or with a poor
+    /// one) before triage, with `asr`.
+    pub fn with_asr(mut self, asr: Arc<crate::asr::Asr>) -> Self {
+        self.asr = Some(asr);
         self
     }
 
@@ -204,7 +213,7 @@ impl IngestHandler {
 
     async fn feedback(
         &self,
-        env: FeedbackEnvelope,
+        mut env: FeedbackEnvelope,
         len: usize,
         now: i64,
     ) -> Result<Outcome, IngestError> {
@@ -233,10 +242,24 @@ impl IngestHandler {
                 total_bytes: *total_bytes,
             },
         };
+        // The driver's words before triage: the cloud transcribes a clip the
+        // head unit did not (or did poorly). A redelivered duplicate is
+        // transcribed again and then found stored; that costs time, not data.
+        let asr = match (&self.asr, &audio) {
+            (Some(asr), AudioState::Stored { .. }) => match asr.clip_to_transcribe(&env) {
+                Some(wav) => {
+                    let wav = wav.to_vec();
+                    Some(asr.transcribe_into(&mut env, wav).await)
+                }
+                None => None,
+            },
+            _ => None,
+        };
         let meta = IngestMeta {
             received_at_ms: now,
             envelope_bytes: len,
             audio,
+            asr,
         };
         let assessment = match &self.triage {
             Some(triage) => match triage.assess(&env).await {
@@ -270,6 +293,7 @@ impl IngestHandler {
         }
         if let Some(AudioPayload::Chunked { .. }) = env.audio.as_ref().map(|a| &a.payload) {
             self.try_assemble(env.feedback_id).await?;
+            self.transcribe_late(env.feedback_id, now).await?;
         }
         if outcome.created {
             tracing::info!(feedback_id = %env.feedback_id, case = outcome.case_id, vin = %env.vehicle.vin,
@@ -348,10 +372,97 @@ impl IngestHandler {
             )
             .await?;
         let complete = self.try_assemble(chunk.feedback_id).await?;
+        self.transcribe_late(chunk.feedback_id, now).await?;
         Ok(Outcome::Chunk {
             feedback_id: chunk.feedback_id,
             complete,
         })
+    }
+
+    /// Transcribes a clip that came in chunks once it is whole (and its
+    /// envelope stored), then triages the feedback's case from the words
+    /// and merges it into an open case of the same issue. Called for every
+    /// chunk and envelope of such a clip: the store records recognition once
+    /// per feedback, so a redelivered message after a crash finishes the
+    /// work and a second delivery does nothing.
+    async fn transcribe_late(&self, feedback_id: Uuid, now: i64) -> Result<(), IngestError> {
+        let Some(asr) = &self.asr else {
+            return Ok(());
+        };
+        let Some(fb) = self.store.get_feedback(feedback_id).await? else {
+            return Ok(());
+        };
+        let head_unit = fb.transcript.clone().map(|transcript| Utterance {
+            transcript,
+            confidence: fb.transcript_confidence.map(|c| c as f32),
+        });
+        let (true, None, Some(path)) = (
+            fb.audio.status == "complete" && asr.wants(head_unit.as_ref()),
+            &fb.asr,
+            fb.audio.path.as_deref(),
+        ) else {
+            return Ok(());
+        };
+        let wav = std::fs::read(path).map_err(|source| AudioError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let (record, words) = asr
+            .transcribe_clip(wav, &fb.locale, head_unit.as_ref())
+            .await;
+        tracing::info!(%feedback_id, status = %record.status, model = %record.model,
+            ms = record.elapsed_ms, error = ?record.error, "chunked clip recognised");
+        let telemetry: TelemetrySnapshot =
+            serde_json::from_value(fb.telemetry.clone()).unwrap_or_default();
+        let assessment = match (&self.triage, &words) {
+            (Some(triage), Some(w)) => match triage.assess_words(&w.transcript, &telemetry).await {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    tracing::error!(%feedback_id, error = %e, "triage of the transcript failed");
+                    None
+                }
+            },
+            _ => None,
+        };
+        let matches = match (&assessment, &self.knowledge, &words) {
+            (Some(a), Some((index, vectors)), Some(w)) => match &a.vector {
+                Some(v) => vectors.find_matches(index, &w.transcript, v, &self.policy.matches),
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        let late = LateTranscript {
+            feedback_id,
+            asr: &record,
+            text: words.as_ref().map_or("", |w| w.transcript.as_str()),
+            confidence: words
+                .as_ref()
+                .and_then(|w| w.confidence)
+                .map_or(0.0, f64::from),
+        };
+        let triaged = assessment.as_ref().map(|a| Triaged {
+            assessment: a,
+            matches: &matches,
+            policy: &self.policy,
+        });
+        let Some(outcome) = self.store.apply_late_transcript(late, triaged, now).await? else {
+            return Ok(());
+        };
+        if let Some((into, similarity)) = outcome.same_issue_as {
+            match self
+                .store
+                .merge_cases(outcome.case_id, into, "triage", now)
+                .await
+            {
+                Ok(()) => tracing::info!(%feedback_id, case = outcome.case_id, into, similarity,
+                    "case merged into the open case of the same issue once transcribed"),
+                Err(StoreError::Invalid(reason) | StoreError::Conflict(reason)) => {
+                    tracing::warn!(%feedback_id, case = outcome.case_id, into, %reason, "not merged")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 
     /// Assembles a feedback's clip once its envelope and every chunk are in.

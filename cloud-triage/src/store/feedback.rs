@@ -4,7 +4,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{
-    records::{AudioInfo, Consent, FeedbackDetail},
+    records::{AsrRecord, AudioInfo, Consent, FeedbackDetail},
     rows::{flag_column, json_column, uuid_column},
     Store, StoreError,
 };
@@ -31,6 +31,20 @@ impl Store {
             transcript: row.try_get("transcript")?,
             transcript_source: row.try_get("transcript_source")?,
             transcript_confidence: row.try_get("transcript_confidence")?,
+            asr: match row.try_get::<Option<String>, _>("asr_status")? {
+                None => None,
+                Some(status) => Some(AsrRecord {
+                    status,
+                    model: row
+                        .try_get::<Option<String>, _>("asr_model")?
+                        .unwrap_or_default(),
+                    language: row.try_get("asr_language")?,
+                    elapsed_ms: row.try_get::<Option<i64>, _>("asr_ms")?.unwrap_or_default(),
+                    error: row.try_get("asr_error")?,
+                    head_unit_transcript: row.try_get("head_unit_transcript")?,
+                    head_unit_confidence: row.try_get("head_unit_confidence")?,
+                }),
+            },
             software: json_column(row.try_get("software_json")?, "feedback.software_json")?,
             telemetry: json_column(row.try_get("telemetry_json")?, "feedback.telemetry_json")?,
             audio: AudioInfo {

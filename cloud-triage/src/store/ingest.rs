@@ -15,7 +15,7 @@ use qloop_knowledge::linking::{LinkDecision, NewFeedback};
 
 use super::{
     linking,
-    records::CaseMatch,
+    records::{AsrRecord, CaseMatch},
     rows::{to_bigint, vector_text},
     Store, StoreError,
 };
@@ -23,6 +23,8 @@ use crate::policy::Policy;
 
 /// The title of a case whose feedback has no transcript.
 pub const UNTITLED: &str = "Feedback without transcript";
+/// [`AsrRecord::status`] when the cloud's transcript is the feedback's.
+pub const ASR_TRANSCRIBED: &str = "transcribed";
 /// Longest case title, in characters.
 pub const TITLE_CHARS: usize = 80;
 
@@ -35,6 +37,9 @@ pub struct IngestMeta {
     pub envelope_bytes: usize,
     /// Where the audio stands.
     pub audio: AudioState,
+    /// The cloud's speech recognition, when it ran. With status
+    /// `transcribed` the envelope's utterance is the cloud's transcript.
+    pub asr: Option<AsrRecord>,
 }
 
 /// Where a feedback's audio stands when the envelope is stored.
@@ -356,7 +361,7 @@ async fn open_case(
 
 /// Suggests the most similar known issue's containment as ICA and remedy
 /// as PCA (flagged `suggested` until an engineer accepts or replaces them).
-async fn suggest_fixes(
+pub(super) async fn suggest_fixes(
     tx: &mut Transaction<'static, Any>,
     case_id: i64,
     t: Triaged<'_>,
@@ -466,6 +471,7 @@ async fn insert_feedback(
         ),
     };
     let clip = env.audio.as_ref();
+    let asr = meta.asr.as_ref();
     let crc32 = match clip.map(|a| &a.payload) {
         Some(AudioPayload::Chunked { crc32, .. }) => Some(i64::from(*crc32)),
         _ => None,
@@ -474,9 +480,10 @@ async fn insert_feedback(
         "INSERT INTO feedback (id, vin, model, model_year, captured_at_ms, received_at_ms, trigger_kind, locale, \
          transcript, transcript_source, transcript_confidence, software_json, telemetry_json, consent_audio, \
          consent_location, audio_status, audio_path, audio_codec, audio_sample_rate, audio_channels, \
-         audio_duration_ms, audio_bytes, audio_chunks, audio_crc32, envelope_bytes, case_id, vector) \
+         audio_duration_ms, audio_bytes, audio_chunks, audio_crc32, envelope_bytes, case_id, vector, \
+         asr_status, asr_model, asr_language, asr_ms, asr_error, head_unit_transcript, head_unit_confidence) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-         $22, $23, $24, $25, NULL, $26) ON CONFLICT (id) DO NOTHING",
+         $22, $23, $24, $25, NULL, $26, $27, $28, $29, $30, $31, $32, $33) ON CONFLICT (id) DO NOTHING",
     )
     .bind(env.feedback_id.to_string())
     .bind(&env.vehicle.vin)
@@ -487,7 +494,10 @@ async fn insert_feedback(
     .bind(env.trigger.as_str())
     .bind(&env.locale)
     .bind(env.transcript())
-    .bind(env.utterance.as_ref().map(|_| "head_unit"))
+    .bind(env.utterance.as_ref().map(|_| match asr {
+        Some(a) if a.status == ASR_TRANSCRIBED => "cloud_asr",
+        _ => "head_unit",
+    }))
     .bind(env.utterance.as_ref().and_then(|u| u.confidence).map(f64::from))
     .bind(software)
     .bind(telemetry)
@@ -504,6 +514,13 @@ async fn insert_feedback(
     .bind(crc32)
     .bind(to_bigint(meta.envelope_bytes as u64))
     .bind(vector.map(vector_text))
+    .bind(asr.map(|a| a.status.as_str()))
+    .bind(asr.map(|a| a.model.as_str()))
+    .bind(asr.and_then(|a| a.language.as_deref()))
+    .bind(asr.map(|a| a.elapsed_ms))
+    .bind(asr.and_then(|a| a.error.as_deref()))
+    .bind(asr.and_then(|a| a.head_unit_transcript.as_deref()))
+    .bind(asr.and_then(|a| a.head_unit_confidence))
     .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected() == 1)

@@ -57,6 +57,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "access",
         include_str!("../../migrations/0008_access.sql"),
     ),
+    (9, "asr", include_str!("../../migrations/0009_asr.sql")),
 ];
 
 /// [`MIGRATIONS`] as a source sqlx's migrator understands.

@@ -11,6 +11,7 @@
 //! - [`error`]: the store's error type, [`StoreError`].
 //! - [`migrations`]: the embedded migration set and its runner.
 //! - [`ingest`]: the one transaction that stores a feedback and opens its case.
+//! - [`late_transcript`]: words the cloud heard in a clip that came in chunks.
 //! - [`audio`]: chunked audio bookkeeping.
 //! - [`downlink`]: the transactional outbox of events for cars.
 //! - [`records`]: the read models the API serves (cases, feedback, counts).
@@ -28,6 +29,7 @@ pub mod feedback;
 pub mod ingest;
 pub mod knowledge;
 pub mod labelled;
+pub mod late_transcript;
 pub mod lifecycle;
 pub mod linking;
 pub mod metrics;
@@ -47,11 +49,12 @@ use uuid::Uuid;
 
 pub use case_update::CaseUpdate;
 pub use error::StoreError;
-pub use ingest::{AudioState, IngestMeta, IngestOutcome, Triaged};
+pub use ingest::{AudioState, IngestMeta, IngestOutcome, Triaged, ASR_TRANSCRIBED};
+pub use late_transcript::{LateOutcome, LateTranscript};
 pub use linking::NotificationEvent;
 pub use records::{
-    AudioInfo, CaseDetail, CaseMatch, CaseQuery, CaseSummary, Consent, Counts, FeedbackDetail,
-    HistoryEntry, Ica, Occurrence, Page, Pca, RootCause, Verification,
+    AsrRecord, AudioInfo, CaseDetail, CaseMatch, CaseQuery, CaseSummary, Consent, Counts,
+    FeedbackDetail, HistoryEntry, Ica, Occurrence, Page, Pca, RootCause, Verification,
 };
 
 /// How long a statement waits for a SQLite write lock held by another connection.

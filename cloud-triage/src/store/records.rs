@@ -300,6 +300,8 @@ pub struct FeedbackDetail {
     pub transcript_source: Option<String>,
     /// The recogniser's confidence in 0..=1.
     pub transcript_confidence: Option<f64>,
+    /// The cloud's speech recognition of the clip, when it ran.
+    pub asr: Option<AsrRecord>,
     /// Software versions by ECU: `[{"ecu", "version"}]`.
     #[schema(value_type = Vec<Object>)]
     pub software: serde_json::Value,
@@ -314,6 +316,26 @@ pub struct FeedbackDetail {
     pub envelope_bytes: i64,
     /// The case it belongs to.
     pub case_id: Option<i64>,
+}
+
+/// What the cloud's speech recognition did with a feedback's clip.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AsrRecord {
+    /// `transcribed` (its text is the transcript), `kept_head_unit` (the head
+    /// unit's text was at least as confident), `no_speech` or `failed`.
+    pub status: String,
+    /// The speech model, e.g. `whisper-tiny.en`.
+    pub model: String,
+    /// The language it transcribed, e.g. `en`.
+    pub language: Option<String>,
+    /// Time spent transcribing, ms.
+    pub elapsed_ms: i64,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// The head unit's transcript, when the cloud's replaced it.
+    pub head_unit_transcript: Option<String>,
+    /// The head unit's confidence in that transcript.
+    pub head_unit_confidence: Option<f64>,
 }
 
 /// Totals for health checks and dashboards.

@@ -11,7 +11,7 @@ use qloop_models::{
     severity::{self, TelemetryEvidence},
     Classifier, ClassifierConfig, Embedder, ModelError, Taxonomy,
 };
-use qloop_protocol::FeedbackEnvelope;
+use qloop_protocol::{FeedbackEnvelope, TelemetrySnapshot};
 use serde::{Deserialize, Serialize};
 
 use crate::store::Store;
@@ -114,7 +114,17 @@ impl Triage {
 
     /// Assesses one feedback from its words and telemetry.
     pub async fn assess(&self, env: &FeedbackEnvelope) -> Result<Assessment, ModelError> {
-        let text = env.transcript().unwrap_or_default().to_string();
+        self.assess_words(env.transcript().unwrap_or_default(), &env.telemetry)
+            .await
+    }
+
+    /// Assesses words (possibly none) with the telemetry they came with.
+    pub async fn assess_words(
+        &self,
+        text: &str,
+        telemetry: &TelemetrySnapshot,
+    ) -> Result<Assessment, ModelError> {
+        let text = text.to_string();
         let vector = if text.trim().is_empty() {
             None
         } else {
@@ -127,9 +137,8 @@ impl Triage {
                 .predict(v)
         });
         let evidence = TelemetryEvidence {
-            dtcs: env.telemetry.dtcs.iter().map(|d| d.code.as_str()).collect(),
-            active_signals: env
-                .telemetry
+            dtcs: telemetry.dtcs.iter().map(|d| d.code.as_str()).collect(),
+            active_signals: telemetry
                 .signals
                 .iter()
                 .filter(|s| s.samples.iter().any(|x| x.value != 0.0))

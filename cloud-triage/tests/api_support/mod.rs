@@ -150,6 +150,7 @@ pub async fn ingest(store: &Store, text: Option<&str>) -> (uuid::Uuid, i64) {
     let meta = IngestMeta {
         received_at_ms: 1_717_000_001_000,
         envelope_bytes: 500,
+        asr: None,
         audio: AudioState::None,
     };
     (

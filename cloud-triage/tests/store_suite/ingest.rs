@@ -209,6 +209,7 @@ async fn chunked_audio_is_expected_until_marked_complete(db: &TestDb) {
     let pending = IngestMeta {
         received_at_ms: 7,
         envelope_bytes: 1_000,
+        asr: None,
         audio: AudioState::Pending {
             chunks: 2,
             total_bytes: 128_044,

@@ -114,6 +114,7 @@ async fn simulated_month_agrees_with_itself_and_escalates_each_breach_once(db: &
                 let meta = IngestMeta {
                     received_at_ms: at,
                     envelope_bytes: 400,
+                    asr: None,
                     audio: AudioState::None,
                 };
                 let out = db

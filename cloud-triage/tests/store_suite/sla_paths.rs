@@ -45,6 +45,7 @@ async fn open(db: &TestDb, severity: &str, axis: usize, policy: &Policy) -> i64 
     let meta = IngestMeta {
         received_at_ms: T0,
         envelope_bytes: 500,
+        asr: None,
         audio: cloud_triage::store::AudioState::None,
     };
     let a = assessment(severity, axis);

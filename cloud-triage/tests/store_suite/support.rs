@@ -201,6 +201,7 @@ pub fn meta(received_at_ms: i64) -> cloud_triage::store::IngestMeta {
     cloud_triage::store::IngestMeta {
         received_at_ms,
         envelope_bytes: 900,
+        asr: None,
         audio: cloud_triage::store::AudioState::None,
     }
 }

@@ -7,6 +7,7 @@
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
+use qloop_protocol::TriggerKind;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -24,9 +25,10 @@ pub struct SendArgs {
     /// Broker, outbox, VIN and config flags.
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// What the driver said.
-    #[arg(long)]
-    pub transcript: String,
+    /// What the driver said, as the head unit's recogniser heard it. Without
+    /// it, `--audio` is sent alone and the cloud transcribes the clip.
+    #[arg(long, required_unless_present = "audio")]
+    pub transcript: Option<String>,
     /// A WAV clip of it.
     #[arg(long)]
     pub audio: Option<PathBuf>,
@@ -170,8 +172,10 @@ pub async fn run(args: SendArgs) -> anyhow::Result<()> {
     cfg.telemetry.candump_replay = None;
     let requests = (0..args.count.max(1))
         .map(|_| CaptureRequest {
+            trigger: TriggerKind::Cli,
+            transcript: args.transcript.clone(),
+            confidence: None,
             audio: args.audio.clone(),
-            ..CaptureRequest::transcript(args.transcript.clone())
         })
         .collect();
     let wait = Duration::from_secs(args.connection.wait_ack);

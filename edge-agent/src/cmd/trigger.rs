@@ -14,9 +14,10 @@ pub struct TriggerArgs {
     /// The daemon's control socket.
     #[arg(long)]
     pub socket: PathBuf,
-    /// What the driver said.
-    #[arg(long)]
-    pub transcript: String,
+    /// What the driver said, as the head unit's recogniser heard it. Without
+    /// it, `--audio` is sent alone and the cloud transcribes the clip.
+    #[arg(long, required_unless_present = "audio")]
+    pub transcript: Option<String>,
     /// A WAV clip of it (a path the daemon can read).
     #[arg(long)]
     pub audio: Option<PathBuf>,
@@ -40,7 +41,7 @@ pub async fn run(args: TriggerArgs) -> anyhow::Result<()> {
     };
     client
         .send(&ControlRequest::Trigger {
-            transcript: Some(args.transcript),
+            transcript: args.transcript,
             confidence: args.confidence,
             audio,
             trigger: Some(args.trigger),

@@ -1,0 +1,231 @@
+//! End to end, spoken feedback without a transcript: a real edge agent
+//! (outbox, MQTT QoS 1, the Model 3 fixture's DBC-decoded telemetry) sends
+//! the driver's clip alone; cloud-triage transcribes it with Whisper tiny.en
+//! and triages the case from the words. Two paths:
+//! - a short clip travels inline in the envelope and is transcribed before
+//!   the case opens;
+//! - a long clip travels in chunks after the envelope, so its case opens
+//!   untriaged and is triaged once the clip is whole and transcribed; being
+//!   about an issue another report already opened, it is merged into that
+//!   case.
+//!
+//! The clips are the espeak-ng fixtures of `speech/fixtures` with their
+//! texts; the transcript must be within a word error rate of 0.25 of them,
+//! and the case's category must be what triage gives for those words.
+
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use cloud_triage::{config::ServiceConfig, service::Service, triage::Triage};
+use edge_agent::{send_captures, CaptureRequest};
+use qloop_protocol::{TelemetrySnapshot, TriggerKind};
+use qloop_tests::{
+    fleet::{fleet, operator_token, telemetry_of},
+    init_logs, repo_root,
+};
+use uuid::Uuid;
+
+/// A fixture clip and what is said in it.
+fn clip(name: &str) -> (std::path::PathBuf, String) {
+    let dir = repo_root().join("speech/fixtures");
+    let text = std::fs::read_to_string(dir.join("clips.jsonl"))
+        .expect("clips.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("clip line"))
+        .find(|v| v["file"] == name)
+        .and_then(|v| v["text"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("{name} is not in clips.jsonl"));
+    (dir.join(name), text)
+}
+
+/// Two clips one after the other, as one WAV file at `out`.
+fn join_clips(a: &Path, b: &Path, out: &Path) {
+    let spec = hound::WavReader::open(a).expect("clip opens").spec();
+    let mut w = hound::WavWriter::create(out, spec).expect("joined clip");
+    for path in [a, b] {
+        let mut r = hound::WavReader::open(path).expect("clip opens");
+        assert_eq!(r.spec(), spec, "fixture clips share one format");
+        for s in r.samples::<i16>() {
+            w.write_sample(s.expect("sample")).expect("write");
+        }
+    }
+    w.finalize().expect("joined clip written");
+}
+
+fn spoken(audio: &Path) -> CaptureRequest {
+    CaptureRequest {
+        trigger: TriggerKind::Voice,
+        transcript: None,
+        confidence: None,
+        audio: Some(audio.to_path_buf()),
+    }
+}
+
+/// Polls the API until the cloud has recognised the feedback's clip.
+async fn recognised(client: &reqwest::Client, http: &str, id: Uuid) -> serde_json::Value {
+    // The first clip loads (and on a fresh machine fetches) the model.
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    loop {
+        let response = client
+            .get(format!("{http}/api/feedback/{id}"))
+            .send()
+            .await
+            .expect("API answers");
+        if response.status().is_success() {
+            let feedback: serde_json::Value = response.json().await.expect("feedback JSON");
+            if !feedback["asr"].is_null() {
+                return feedback;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "feedback {id} never recognised"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn case(client: &reqwest::Client, http: &str, id: i64) -> serde_json::Value {
+    client
+        .get(format!("{http}/api/cases/{id}"))
+        .send()
+        .await
+        .expect("API answers")
+        .error_for_status()
+        .expect("case exists")
+        .json()
+        .await
+        .expect("case JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clip_without_a_transcript_becomes_a_transcribed_triaged_case() {
+    init_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServiceConfig::local(dir.path().join("cloud"));
+    config.http_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.mqtt = cloud_triage::config::MqttSource::Embedded(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let service = Service::start(config).await.expect("service starts");
+    service
+        .wait_ready(Duration::from_secs(20))
+        .await
+        .expect("service subscribes");
+    let http = format!("http://{}", service.http_addr);
+    let token = operator_token(&service.store).await;
+    let client = reqwest::Client::builder()
+        .default_headers(
+            [(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {token}").parse().unwrap(),
+            )]
+            .into_iter()
+            .collect(),
+        )
+        .build()
+        .unwrap();
+
+    let car = fleet(&dir.path().join("edge"), &service.mqtt_url, true)
+        .into_iter()
+        .find(|v| v.config.vehicle.model.contains("Model 3"))
+        .expect("a Model 3 fixture vehicle");
+    let cfg = car.config.clone();
+
+    // Another report of the long clip's issue, with the head unit's words,
+    // opens the case the long clip must join.
+    let (short_clip, short_text) = clip("clean/01.wav");
+    let (pulls, pulls_text) = clip("clean/06.wav");
+    let (grinds, grinds_text) = clip("clean/10.wav");
+    let earlier = send_captures(
+        &cfg,
+        vec![CaptureRequest::transcript(format!(
+            "{pulls_text} and {grinds_text}"
+        ))],
+        telemetry_of(&cfg).unwrap(),
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("the typed report is acknowledged");
+    let earlier_fb = recognised_or_stored(&client, &http, earlier.feedback_ids[0]).await;
+    let earlier_case = earlier_fb["case_id"].as_i64().expect("earlier case");
+
+    let long_clip = dir.path().join("long.wav");
+    join_clips(&pulls, &grinds, &long_clip);
+    let long_text = format!("{pulls_text} {grinds_text}");
+    let report = send_captures(
+        &cfg,
+        vec![spoken(&short_clip), spoken(&long_clip)],
+        telemetry_of(&cfg).unwrap(),
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("both clips acknowledged");
+    assert!(
+        report.entries_committed > 2,
+        "the long clip travels in chunks ({} outbox entries for 2 captures)",
+        report.entries_committed
+    );
+
+    let triage = Triage::load(&service.store).await.expect("triage model");
+    for (id, text, chunked) in [
+        (report.feedback_ids[0], &short_text, false),
+        (report.feedback_ids[1], &long_text, true),
+    ] {
+        let fb = recognised(&client, &http, id).await;
+        assert_eq!(fb["asr"]["status"], "transcribed", "{fb}");
+        assert_eq!(fb["transcript_source"], "cloud_asr");
+        assert!(fb["asr"]["model"]
+            .as_str()
+            .is_some_and(|m| m.contains("tiny.en")));
+        let heard = fb["transcript"].as_str().expect("a transcript");
+        let wer = qloop_speech::wer(text, heard);
+        assert!(wer <= 0.25, "heard {heard:?} for {text:?} (WER {wer:.2})");
+        let confidence = fb["transcript_confidence"].as_f64().expect("confidence");
+        assert!((0.0..=1.0).contains(&confidence));
+
+        let expected = triage
+            .assess_words(heard, &TelemetrySnapshot::default())
+            .await
+            .unwrap();
+        let case_id = fb["case_id"].as_i64().expect("in a case");
+        let c = case(&client, &http, case_id).await;
+        assert_eq!(
+            c["category"], expected.category,
+            "the case is classified from the transcript: {c}"
+        );
+        assert_ne!(c["category"], qloop_models::NEEDS_HUMAN_TRIAGE);
+        assert_eq!(c["model_version"], expected.model_version);
+        if chunked {
+            assert_eq!(
+                case_id, earlier_case,
+                "the transcribed report joined the open case of its issue"
+            );
+            assert_eq!(c["occurrence_count"], 2);
+        } else {
+            assert_eq!(
+                c["title"],
+                cloud_triage::store::ingest::case_title(Some(heard)),
+                "the case is titled with the driver's words"
+            );
+        }
+    }
+    service.shutdown().await;
+}
+
+/// The stored feedback (recognised or not).
+async fn recognised_or_stored(client: &reqwest::Client, http: &str, id: Uuid) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let response = client
+            .get(format!("{http}/api/feedback/{id}"))
+            .send()
+            .await
+            .expect("API answers");
+        if response.status().is_success() {
+            return response.json().await.expect("feedback JSON");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "feedback {id} never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
