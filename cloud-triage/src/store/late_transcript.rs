@@ -209,7 +209,16 @@ impl Store {
             )),
         )
         .await?;
-        linking::save_matches(&mut tx, case_id, t.matches, now).await?;
+        // The index may already hold this very case (untitled); it is no
+        // match for itself.
+        let own = format!("case-{case_id}");
+        let matches: Vec<_> = t
+            .matches
+            .iter()
+            .filter(|m| m.doc_id != own)
+            .cloned()
+            .collect();
+        linking::save_matches(&mut tx, case_id, &matches, now).await?;
         suggest_fixes(&mut tx, case_id, t, now).await?;
         if a.severity == qloop_models::severity::MAJOR {
             let reasons = a.severity_reasons.join(", ");
