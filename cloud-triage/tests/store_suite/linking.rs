@@ -595,3 +595,184 @@ async fn concurrent_workers_link_reports_of_one_issue_into_one_case(db: &TestDb)
     second.close().await;
 }
 on_both_backends!(concurrent_workers_link_reports_of_one_issue_into_one_case);
+
+/// The cloud's recognition of a clip that came in chunks, as ingest records it.
+fn recognised(status: &str) -> cloud_triage::store::AsrRecord {
+    cloud_triage::store::AsrRecord {
+        status: status.into(),
+        model: "whisper-tiny.en@ct2".into(),
+        language: Some("en".into()),
+        elapsed_ms: 420,
+        error: (status == "failed").then(|| "not a WAV file".into()),
+        head_unit_transcript: None,
+        head_unit_confidence: None,
+    }
+}
+
+/// A feedback whose words arrive after it (its clip came in chunks): its
+/// untouched case is triaged from them once, names the open case of the
+/// same issue to merge into, and a redelivery changes nothing. A case an
+/// engineer already categorised keeps the engineer's verdict and only gets
+/// the words; a failed recognition is recorded without words.
+async fn a_late_transcript_triages_its_untouched_case_once(db: &TestDb) {
+    use cloud_triage::store::{CaseUpdate, LateTranscript};
+    let policy = Policy::default();
+    let t = CAPTURED_AT_MS;
+    let brakes = |tilt| assessment("brakes", "major", direction(0, tilt, 0.2));
+    let known = ingest(
+        db,
+        &report(VIN, 0, "brakes squeal", t, "1.0"),
+        &brakes(1),
+        &[],
+        &policy,
+    )
+    .await;
+    let silent = |n: u32| {
+        let mut env = report(OTHER_VIN, n, "", t + n as i64, "1.0");
+        env.utterance = None;
+        env
+    };
+    let spoken = silent(1);
+    let stored = db
+        .store
+        .ingest_feedback(&spoken, &meta(t + 2_000))
+        .await
+        .unwrap();
+    assert_ne!(stored.case_id, known.case_id, "no words, no link");
+    let words = brakes(2);
+    let late = LateTranscript {
+        feedback_id: spoken.feedback_id,
+        asr: &recognised("transcribed"),
+        text: "the brakes squeal and grind",
+        confidence: 0.81,
+    };
+    let triaged = || {
+        Some(Triaged {
+            assessment: &words,
+            matches: &[],
+            policy: &policy,
+        })
+    };
+    let outcome = db
+        .store
+        .apply_late_transcript(late, triaged(), t + 3_000)
+        .await
+        .unwrap()
+        .expect("the feedback is stored");
+    assert!(outcome.retriaged);
+    let (same, similarity) = outcome.same_issue_as.expect("the brakes case is found");
+    assert_eq!(same, known.case_id);
+    assert!(similarity > 0.9, "{similarity}");
+    let case = db.store.get_case(stored.case_id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            case.summary.category.as_str(),
+            case.summary.severity.as_str()
+        ),
+        ("brakes", "major")
+    );
+    assert_eq!(case.summary.title, "the brakes squeal and grind");
+    let fb = db
+        .store
+        .get_feedback(spoken.feedback_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (fb.transcript.as_deref(), fb.transcript_source.as_deref()),
+        (Some("the brakes squeal and grind"), Some("cloud_asr"))
+    );
+    assert_eq!(fb.transcript_confidence, Some(0.81));
+    assert_eq!(fb.asr.as_ref().map(|a| a.elapsed_ms), Some(420));
+    assert_eq!(
+        db.store
+            .apply_late_transcript(late, triaged(), t + 4_000)
+            .await
+            .unwrap(),
+        None,
+        "a redelivered chunk does nothing"
+    );
+    db.store
+        .merge_cases(stored.case_id, same, "triage", t + 5_000)
+        .await
+        .unwrap();
+    let merged = db.store.get_case(known.case_id).await.unwrap().unwrap();
+    assert_eq!(merged.summary.occurrence_count, 2);
+
+    // An engineer got there first: their category stands.
+    let filed = silent(2);
+    let filed_case = db
+        .store
+        .ingest_feedback(&filed, &meta(t + 6_000))
+        .await
+        .unwrap()
+        .case_id;
+    db.store
+        .update_case(
+            filed_case,
+            &CaseUpdate {
+                actor: "erin".into(),
+                expected_updated_at_ms: None,
+                set: serde_json::json!({"category": "hvac"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            },
+            t + 7_000,
+        )
+        .await
+        .unwrap();
+    let outcome = db
+        .store
+        .apply_late_transcript(
+            LateTranscript {
+                feedback_id: filed.feedback_id,
+                ..late
+            },
+            triaged(),
+            t + 8_000,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((outcome.retriaged, outcome.same_issue_as), (false, None));
+    let case = db.store.get_case(filed_case).await.unwrap().unwrap();
+    assert_eq!(case.summary.category, "hvac");
+    assert_eq!(case.summary.title, "the brakes squeal and grind");
+
+    // Recognition failed: recorded, no words.
+    let broken = silent(3);
+    db.store
+        .ingest_feedback(&broken, &meta(t + 9_000))
+        .await
+        .unwrap();
+    let outcome = db
+        .store
+        .apply_late_transcript(
+            LateTranscript {
+                feedback_id: broken.feedback_id,
+                asr: &recognised("failed"),
+                text: "",
+                confidence: 0.0,
+            },
+            None,
+            t + 10_000,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!outcome.retriaged);
+    let fb = db
+        .store
+        .get_feedback(broken.feedback_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fb.transcript, None);
+    let asr = fb.asr.expect("the attempt is recorded");
+    assert_eq!(
+        (asr.status.as_str(), asr.error.as_deref()),
+        ("failed", Some("not a WAV file"))
+    );
+}
+on_both_backends!(a_late_transcript_triages_its_untouched_case_once);
