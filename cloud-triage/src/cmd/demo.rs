@@ -183,7 +183,7 @@ async fn spoken_feedback(
     repo_root: &Path,
     data_dir: &Path,
 ) -> anyhow::Result<()> {
-    let clip = repo_root.join("speech/fixtures/clean/07.wav");
+    let clip = repo_root.join("speech/fixtures/noisy/11.wav");
     cfg.broker.url = service.mqtt_url.clone();
     cfg.outbox.dir = data_dir.join("edge").join("spoken").join("outbox");
     cfg.control.socket = data_dir.join("edge").join("spoken").join("edge.sock");
@@ -214,15 +214,13 @@ async fn spoken_feedback(
             _ => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     };
-    let asr = feedback
-        .asr
-        .as_ref()
-        .map(|a| (a.status.as_str(), a.model.as_str(), a.elapsed_ms));
+    let (status, model, ms) = feedback.asr.as_ref().map_or(("?", "?", 0), |a| {
+        (a.status.as_str(), a.model.as_str(), a.elapsed_ms)
+    });
     println!(
-        "  heard: {:?} ({:?}, confidence {:.2}) -> case {}",
-        feedback.transcript.as_deref().unwrap_or(""),
-        asr,
+        "  heard ({status} by {model} in {ms} ms, confidence {:.2}): {:?} -> case {}",
         feedback.transcript_confidence.unwrap_or(0.0),
+        feedback.transcript.as_deref().unwrap_or(""),
         feedback.case_id.unwrap_or(0)
     );
     Ok(())
