@@ -1,13 +1,14 @@
 //! End to end, spoken feedback without a transcript: a real edge agent
 //! (outbox, MQTT QoS 1, the Model 3 fixture's DBC-decoded telemetry) sends
 //! the driver's clip alone; cloud-triage transcribes it with Whisper tiny.en
-//! and triages the case from the words. Two paths:
+//! and triages the case from the words. Three clips:
 //! - a short clip travels inline in the envelope and is transcribed before
 //!   the case opens;
 //! - a long clip travels in chunks after the envelope, so its case opens
 //!   untriaged and is triaged once the clip is whole and transcribed; being
 //!   about an issue another report already opened, it is merged into that
-//!   case.
+//!   case;
+//! - a silent clip is recorded as such, and its case stays untitled.
 //!
 //! The clips are espeak-ng fixtures of `speech/fixtures` that tiny.en hears
 //! well (`cloud-triage eval-asr` measures it on all of them, clean and noisy),
@@ -166,22 +167,42 @@ async fn a_clip_without_a_transcript_becomes_a_transcribed_triaged_case() {
         .error_for_status()
         .expect("category changed");
 
+    // The driver pressed the button and said nothing: 3 s of silence.
+    let silence = dir.path().join("silence.wav");
+    let mut w = hound::WavWriter::create(
+        &silence,
+        hound::WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        },
+    )
+    .unwrap();
+    (0..48_000).for_each(|_| w.write_sample(0i16).unwrap());
+    w.finalize().unwrap();
+
     let long_clip = dir.path().join("long.wav");
     join_clips(&pulls, &grinds, &long_clip);
     let long_text = format!("{pulls_text} {grinds_text}");
     let report = send_captures(
         &cfg,
-        vec![spoken(&short_clip), spoken(&long_clip)],
+        vec![spoken(&short_clip), spoken(&long_clip), spoken(&silence)],
         telemetry_of(&cfg).unwrap(),
         Duration::from_secs(60),
     )
     .await
     .expect("both clips acknowledged");
     assert!(
-        report.entries_committed > 2,
-        "the long clip travels in chunks ({} outbox entries for 2 captures)",
+        report.entries_committed > 3,
+        "the long clip travels in chunks ({} outbox entries for 3 captures)",
         report.entries_committed
     );
+    let nothing = recognised(&client, &http, report.feedback_ids[2]).await;
+    assert_eq!(nothing["asr"]["status"], "no_speech", "{nothing}");
+    assert!(nothing["transcript"].is_null());
+    let untitled = case(&client, &http, nothing["case_id"].as_i64().unwrap()).await;
+    assert_eq!(untitled["title"], cloud_triage::store::ingest::UNTITLED);
 
     let triage = Triage::load(&service.store).await.expect("triage model");
     for (id, text, chunked) in [
