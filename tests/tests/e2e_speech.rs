@@ -1,14 +1,16 @@
 //! End to end, spoken feedback without a transcript: a real edge agent
 //! (outbox, MQTT QoS 1, the Model 3 fixture's DBC-decoded telemetry) sends
 //! the driver's clip alone; cloud-triage transcribes it with Whisper tiny.en
-//! and triages the case from the words. Three clips:
+//! and triages the case from the words. Four clips:
 //! - a short clip travels inline in the envelope and is transcribed before
 //!   the case opens;
 //! - a long clip travels in chunks after the envelope, so its case opens
 //!   untriaged and is triaged once the clip is whole and transcribed; being
 //!   about an issue another report already opened, it is merged into that
 //!   case;
-//! - a silent clip is recorded as such, and its case stays untitled.
+//! - a silent clip is recorded as such, and its case stays untitled;
+//! - a clip whose head unit transcript is unsure (0.2) is transcribed
+//!   again, and the head unit's words are kept beside the cloud's.
 //!
 //! The clips are espeak-ng fixtures of `speech/fixtures` that tiny.en hears
 //! well (`cloud-triage eval-asr` measures it on all of them, clean and noisy),
@@ -187,16 +189,37 @@ async fn a_clip_without_a_transcript_becomes_a_transcribed_triaged_case() {
     let long_text = format!("{pulls_text} {grinds_text}");
     let report = send_captures(
         &cfg,
-        vec![spoken(&short_clip), spoken(&long_clip), spoken(&silence)],
+        vec![
+            spoken(&short_clip),
+            spoken(&long_clip),
+            spoken(&silence),
+            // The head unit misheard and said it was unsure.
+            CaptureRequest {
+                transcript: Some("the touch green sneezes when I connect my foam".into()),
+                confidence: Some(0.2),
+                ..spoken(&short_clip)
+            },
+        ],
         telemetry_of(&cfg).unwrap(),
         Duration::from_secs(60),
     )
     .await
     .expect("both clips acknowledged");
     assert!(
-        report.entries_committed > 3,
-        "the long clip travels in chunks ({} outbox entries for 3 captures)",
+        report.entries_committed > 4,
+        "the long clip travels in chunks ({} outbox entries for 4 captures)",
         report.entries_committed
+    );
+    let redone = recognised(&client, &http, report.feedback_ids[3]).await;
+    assert_eq!(redone["asr"]["status"], "transcribed", "{redone}");
+    assert_eq!(
+        redone["asr"]["head_unit_transcript"],
+        "the touch green sneezes when I connect my foam"
+    );
+    assert!((redone["asr"]["head_unit_confidence"].as_f64().unwrap() - 0.2).abs() < 1e-6);
+    assert_eq!(
+        redone["transcript"],
+        recognised(&client, &http, report.feedback_ids[0]).await["transcript"]
     );
     let nothing = recognised(&client, &http, report.feedback_ids[2]).await;
     assert_eq!(nothing["asr"]["status"], "no_speech", "{nothing}");
