@@ -10,7 +10,9 @@
 //! - [`audio`]: WAV bytes to 16 kHz mono (any rate 8–192 kHz, 1–8 channels).
 //! - [`mel`]: the Slaney filterbank and Whisper's log-mel spectrogram.
 //! - [`tokens`]: special tokens, prompt, language from a locale.
-//! - [`encoder`]: the audio encoder, written for the CPU.
+//! - [`encoder`]: the audio encoder, written for the CPU; [`kernels`]: its
+//!   vectorised element-wise work (GELU, softmax, layer norm); `layers`:
+//!   linear layers and layer norm over plain buffers, shared with the decoder.
 //! - [`decoder`]: the text decoder with a key/value cache.
 //! - [`recognizer`]: encoder + greedy decoding over 30 s windows,
 //!   no-speech detection, per-segment confidence.
@@ -55,6 +57,8 @@ pub mod decoder;
 pub mod encoder;
 pub mod error;
 pub mod eval;
+pub mod kernels;
+mod layers;
 pub mod mapping;
 pub mod mel;
 pub mod recognizer;
