@@ -2,10 +2,10 @@
 //! line with the transcript, its tokens and the seconds it took:
 //!
 //! `cargo run --release -p qloop-speech --example transcribe -- [--model base]
-//!  [--padding zero-features] [--warmup] [--repeat N] a.wav b.wav`
+//!  [--padding zero-features|silence] [--warmup] [--repeat N] a.wav b.wav`
 //!
-//! `--padding zero-features` pads windows as faster-whisper does (for
-//! token-by-token comparison with CTranslate2); `--warmup` transcribes the
+//! `--padding zero-features` (the default) pads windows as faster-whisper
+//! does, `--padding silence` as OpenAI's Whisper; `--warmup` transcribes the
 //! first file once before timing; `--repeat N` transcribes each file N times
 //! and reports the fastest (the benchmark does the same for both sides, so
 //! other work on the machine disturbs both alike).
@@ -27,7 +27,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let kind: ModelKind = value("--model")?.as_deref().unwrap_or("tiny.en").parse()?;
     let padding = match value("--padding")?.as_deref() {
-        None | Some("silence") => MelPadding::Silence,
+        None => MelPadding::default(),
+        Some("silence") => MelPadding::Silence,
         Some("zero-features") => MelPadding::ZeroFeatures,
         Some(other) => return Err(format!("--padding {other}: silence or zero-features").into()),
     };

@@ -64,7 +64,7 @@ pub struct Recognizer {
     tokenizer: Tokenizer,
     tokens: SpecialTokens,
     mel: LogMel,
-    /// How windows are padded after the clip (default: as OpenAI's Whisper).
+    /// How windows are padded after the clip (default: as faster-whisper).
     pub padding: MelPadding,
     config: Config,
     suppress: Vec<u32>,

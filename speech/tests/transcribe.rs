@@ -143,12 +143,10 @@ async fn concurrent_async_requests_get_their_own_answers() {
     let wav_a = std::fs::read(common::fixture("clean/05.wav")).unwrap();
     let wav_b = std::fs::read(common::fixture("clean/06.wav")).unwrap();
     let (ta, tb) = tokio::join!(a.transcribe(wav_a, None), b.transcribe(wav_b, None));
+    // Words each model and padding hears in the right clip ("pulls" comes
+    // back as "pulled" with faster-whisper's padding).
     assert!(ta.unwrap().text.to_lowercase().contains("touch screen"));
-    assert!(tb
-        .unwrap()
-        .text
-        .to_lowercase()
-        .contains("pulls to the left"));
+    assert!(tb.unwrap().text.to_lowercase().contains("to the left"));
 }
 
 /// tiny.en is English-only: a German locale still gives English.
