@@ -186,6 +186,31 @@ impl Linear {
     }
 }
 
+impl Linear {
+    /// Like [`Linear::forward`] without a residual, the output rows
+    /// `stride ≥ outputs` apart (the gaps are zero).
+    pub fn forward_strided(&self, x: &[f32], rows: usize, stride: usize) -> Vec<f32> {
+        let n = self.outputs;
+        assert!(stride >= n, "stride {stride} below the width {n}");
+        let mut out = vec![0f32; rows * stride];
+        for row in out.chunks_exact_mut(stride) {
+            row[..n].copy_from_slice(&self.bias);
+        }
+        matmul(
+            (rows, n, self.inputs),
+            &mut out,
+            stride,
+            true,
+            x,
+            (self.inputs, 1),
+            &self.weight,
+            (1, self.inputs),
+            par(),
+        );
+        out
+    }
+}
+
 /// Layer norm of each `d`-wide row of `x`, over rayon's threads.
 pub(crate) fn layer_norm(x: &[f32], n: &Norm, d: usize) -> Vec<f32> {
     let mut out = x.to_vec();
