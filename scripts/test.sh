@@ -6,6 +6,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/prereqs.sh
+
+# The shared data (DBC files, candump logs, complaints, recalls) is not in
+# the repository: it is ../shared/data beside it, or beside the repository
+# this one was cloned from, or wherever QLOOP_SHARED_DATA points.
+if [ -z "${QLOOP_SHARED_DATA:-}" ]; then
+    for candidate in "../shared/data" "$(git remote get-url origin 2>/dev/null || true)/../shared/data"; do
+        if [ -d "$candidate/can" ]; then
+            QLOOP_SHARED_DATA="$(cd "$candidate" && pwd)"
+            break
+        fi
+    done
+fi
+if [ ! -d "${QLOOP_SHARED_DATA:-}/can" ]; then
+    echo "scripts/test.sh: the shared data is not at ../shared/data; set QLOOP_SHARED_DATA to its folder" >&2
+    exit 1
+fi
+export QLOOP_SHARED_DATA
+echo "== shared data: $QLOOP_SHARED_DATA" >&2
 models/fetch.sh   # the embedding model, once (cached in ~/.cache/qloop)
 speech/fetch.sh   # Whisper tiny.en (cloud transcription), once
 speech/fetch.sh base   # Whisper base (multilingual; its tests and eval-asr), once

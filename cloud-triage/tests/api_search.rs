@@ -27,8 +27,7 @@ async fn serve_with_recalls() -> (String, tempfile::TempDir) {
     .unwrap();
     let index = KnowledgeIndex::in_memory().unwrap();
     let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/data/nhtsa/recalls-ford-toyota-tesla-2015-2025.jsonl"),
+        qloop_protocol::shared_data().join("nhtsa/recalls-ford-toyota-tesla-2015-2025.jsonl"),
     )
     .unwrap();
     index.upsert(&parse_known_issues(&text).docs).unwrap();

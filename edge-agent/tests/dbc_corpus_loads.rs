@@ -15,7 +15,7 @@ const BROKEN_ON_PURPOSE: [&str; 4] = [
 ];
 
 fn can_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/can")
+    qloop_protocol::shared_data().join("can")
 }
 
 fn dbc_files() -> Vec<PathBuf> {

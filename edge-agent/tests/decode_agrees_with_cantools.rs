@@ -4,14 +4,14 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use edge_agent::telemetry::candump::CandumpReader;
 use edge_agent::telemetry::dbc::{Database, FrameDecode};
 use serde_json::Value;
 
 fn captures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/can/real-captures")
+    qloop_protocol::shared_data().join("can/real-captures")
 }
 
 fn close(expected: f64, actual: f64) -> bool {

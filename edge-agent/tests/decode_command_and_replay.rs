@@ -10,7 +10,7 @@ use edge_agent::telemetry::vss::SignalMapping;
 use serde_json::Value;
 
 fn shared_can() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/can")
+    qloop_protocol::shared_data().join("can")
 }
 
 fn mapping_file() -> PathBuf {

@@ -4,14 +4,14 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use edge_agent::telemetry::candump::CandumpReader;
 use edge_agent::telemetry::dbc::{Database, FrameDecode};
 use serde_json::Value;
 
 fn model3() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/can/tesla-model3")
+    qloop_protocol::shared_data().join("can/tesla-model3")
 }
 
 fn check_log(db: &Database, log: &str) -> usize {

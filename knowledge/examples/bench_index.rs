@@ -49,7 +49,12 @@ fn percentile(sorted_us: &[f64], p: f64) -> f64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::args().nth(1).map_or(Ok(100_000), |s| s.parse())?;
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nhtsa");
+    let data = std::env::var_os("QLOOP_SHARED_DATA")
+        .map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+            std::path::PathBuf::from,
+        )
+        .join("nhtsa");
     let mut base: Vec<IndexDoc> = Vec::new();
     for f in [
         "recalls-ford-toyota-tesla-2015-2025.jsonl",

@@ -21,7 +21,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "recall-documents-2020-2026.jsonl",
         "recalls-sample.jsonl",
     ] {
-        let text = std::fs::read_to_string(root.join("../shared/data/nhtsa").join(f))?;
+        let data = std::env::var_os("QLOOP_SHARED_DATA")
+            .map_or_else(|| root.join("../shared/data"), std::path::PathBuf::from);
+        let text = std::fs::read_to_string(data.join("nhtsa").join(f))?;
         index.upsert(&parse_known_issues(&text).docs)?;
     }
     index.commit()?;

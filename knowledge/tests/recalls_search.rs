@@ -10,8 +10,13 @@ use qloop_knowledge::{
 };
 
 fn nhtsa(file: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/nhtsa")
+    // QLOOP_SHARED_DATA as in qloop_protocol::shared_data (not a dependency here).
+    let path = std::env::var_os("QLOOP_SHARED_DATA")
+        .map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+            PathBuf::from,
+        )
+        .join("nhtsa")
         .join(file);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

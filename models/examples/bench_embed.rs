@@ -22,7 +22,12 @@ use qloop_models::{
 /// 1,000 sentences as drivers put them: the sentences of real owner
 /// complaints (5 to 40 words), lower-cased, in file order.
 fn sentences() -> Vec<String> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nhtsa");
+    let root = std::env::var_os("QLOOP_SHARED_DATA")
+        .map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+            std::path::PathBuf::from,
+        )
+        .join("nhtsa");
     let mut out = Vec::new();
     for file in [
         "complaints-dev.jsonl",

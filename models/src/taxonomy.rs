@@ -100,8 +100,13 @@ mod tests {
     fn every_component_group_in_the_complaint_data_maps_to_a_category() {
         let t = Taxonomy::default_taxonomy();
         for file in ["complaints-dev.jsonl", "complaints-test.jsonl"] {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/data/nhtsa")
+            // QLOOP_SHARED_DATA as in qloop_protocol::shared_data (not a dependency here).
+            let path = std::env::var_os("QLOOP_SHARED_DATA")
+                .map_or_else(
+                    || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+                    std::path::PathBuf::from,
+                )
+                .join("nhtsa")
                 .join(file);
             for line in std::fs::read_to_string(&path).unwrap().lines() {
                 let v: serde_json::Value = serde_json::from_str(line).unwrap();

@@ -32,3 +32,18 @@ pub use validate::{validate_vin, Limits};
 
 /// The largest MQTT message qloop sends or accepts (AWS IoT Core's broker limit).
 pub const MAX_MESSAGE_BYTES: usize = 128 * 1024;
+
+/// Environment variable naming the shared data folder (DBC files, candump
+/// logs, complaints, recalls) when it is not `../shared/data` beside the
+/// repository, e.g. for a clone made elsewhere; `scripts/test.sh` sets it.
+pub const SHARED_DATA_ENV: &str = "QLOOP_SHARED_DATA";
+
+/// The shared data folder: `$QLOOP_SHARED_DATA`, else `../shared/data`
+/// beside this repository. Used by tests, benchmarks and the fixture
+/// vehicles' relative paths; the data is not part of the repository.
+pub fn shared_data() -> std::path::PathBuf {
+    std::env::var_os(SHARED_DATA_ENV).map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"),
+        std::path::PathBuf::from,
+    )
+}

@@ -14,9 +14,9 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// `../shared/data` beside the repository.
+/// The shared data (see [`qloop_protocol::shared_data`]).
 pub fn shared_data() -> PathBuf {
-    repo_root().join("../shared/data")
+    qloop_protocol::shared_data()
 }
 
 /// True when `QLOOP_REQUIRE_SERVICES=1`: a missing service fails the test.

@@ -244,7 +244,7 @@ pub async fn eval_search(args: EvalSearchArgs) -> anyhow::Result<()> {
         KnowledgeIndex, VectorIndex,
     };
     let corpus = if args.corpus.is_empty() {
-        let data = PathBuf::from("../shared/data/nhtsa");
+        let data = qloop_protocol::shared_data().join("nhtsa");
         vec![
             data.join("recalls-ford-toyota-tesla-2015-2025.jsonl"),
             data.join("recall-documents-2020-2026.jsonl"),

@@ -25,7 +25,9 @@ pub struct FixtureVehicle {
 
 impl FixtureVehicle {
     /// Loads a fixture file; relative telemetry paths are resolved against
-    /// `repo_root`. Environment variables are not applied.
+    /// `repo_root`, except that paths under `../shared/data` follow
+    /// `$QLOOP_SHARED_DATA` when it is set. Other environment variables
+    /// (the agent's `QLOOP_*` overrides) are not applied.
     pub fn load(path: &Path, repo_root: &Path) -> Result<Self, ConfigError> {
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -60,7 +62,11 @@ impl FixtureVehicle {
             .into_iter()
             .flatten()
         {
-            if p.is_relative() {
+            let moved = std::env::var_os(qloop_protocol::SHARED_DATA_ENV);
+            if let (Some(shared), Ok(rest)) = (moved, p.strip_prefix("../shared/data")) {
+                // The shared data lives elsewhere than beside the repository.
+                *p = std::path::PathBuf::from(shared).join(rest);
+            } else if p.is_relative() {
                 *p = repo_root.join(&*p);
             }
         }
