@@ -272,13 +272,7 @@ impl IngestHandler {
             },
             None => None,
         };
-        let matches = match (&assessment, &self.knowledge) {
-            (Some(a), Some((index, vectors))) => match (&a.vector, env.transcript()) {
-                (Some(v), Some(text)) => vectors.find_matches(index, text, v, &self.policy.matches),
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
+        let matches = self.knowledge_matches(assessment.as_ref(), env.transcript());
         let triaged = assessment.as_ref().map(|a| Triaged {
             assessment: a,
             matches: &matches,
@@ -379,6 +373,24 @@ impl IngestHandler {
         })
     }
 
+    /// Known issues and similar cases for words triage embedded.
+    fn knowledge_matches(
+        &self,
+        assessment: Option<&crate::triage::Assessment>,
+        text: Option<&str>,
+    ) -> Vec<crate::store::CaseMatch> {
+        match (
+            assessment.and_then(|a| a.vector.as_ref()),
+            text,
+            &self.knowledge,
+        ) {
+            (Some(v), Some(text), Some((index, vectors))) => {
+                vectors.find_matches(index, text, v, &self.policy.matches)
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Transcribes a clip that came in chunks once it is whole (and its
     /// envelope stored), then triages the feedback's case from the words
     /// and merges it into an open case of the same issue. Called for every
@@ -424,13 +436,10 @@ impl IngestHandler {
             },
             _ => None,
         };
-        let matches = match (&assessment, &self.knowledge, &words) {
-            (Some(a), Some((index, vectors)), Some(w)) => match &a.vector {
-                Some(v) => vectors.find_matches(index, &w.transcript, v, &self.policy.matches),
-                None => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
+        let matches = self.knowledge_matches(
+            assessment.as_ref(),
+            words.as_ref().map(|w| w.transcript.as_str()),
+        );
         let late = LateTranscript {
             feedback_id,
             asr: &record,
