@@ -16,7 +16,7 @@ use qloop_knowledge::linking::{LinkDecision, NewFeedback};
 use super::{
     linking,
     records::{AsrRecord, CaseMatch},
-    rows::{to_bigint, vector_text},
+    rows::{to_bigint, vector_text, NullableDouble},
     Store, StoreError,
 };
 use crate::policy::Policy;
@@ -287,7 +287,7 @@ async fn open_case(
     .bind(env.captured_at_ms)
     .bind(now)
     .bind(assessment.and_then(|t| t.department.clone()))
-    .bind(assessment.map(|t| t.confidence))
+    .bind(NullableDouble(assessment.map(|t| t.confidence)))
     .execute(&mut **tx)
     .await?;
     let feedback_id = env.feedback_id.to_string();
@@ -498,7 +498,12 @@ async fn insert_feedback(
         Some(a) if a.status == ASR_TRANSCRIBED => "cloud_asr",
         _ => "head_unit",
     }))
-    .bind(env.utterance.as_ref().and_then(|u| u.confidence).map(f64::from))
+    .bind(NullableDouble(
+        env.utterance
+            .as_ref()
+            .and_then(|u| u.confidence)
+            .map(f64::from),
+    ))
     .bind(software)
     .bind(telemetry)
     .bind(i64::from(env.consent.audio))
@@ -520,7 +525,7 @@ async fn insert_feedback(
     .bind(asr.map(|a| a.elapsed_ms))
     .bind(asr.and_then(|a| a.error.as_deref()))
     .bind(asr.and_then(|a| a.head_unit_transcript.as_deref()))
-    .bind(asr.and_then(|a| a.head_unit_confidence))
+    .bind(NullableDouble(asr.and_then(|a| a.head_unit_confidence)))
     .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected() == 1)

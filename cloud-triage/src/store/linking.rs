@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     records::CaseMatch,
-    rows::{json_column, vector_column, vector_text},
+    rows::{json_column, vector_column, vector_text, NullableDouble},
     Store, StoreError,
 };
 use crate::policy::{EmergingPolicy, Policy};
@@ -260,7 +260,7 @@ pub(crate) async fn save_matches(
         .bind(&m.doc_id)
         .bind(&m.kind)
         .bind(m.score)
-        .bind(m.similarity)
+        .bind(NullableDouble(m.similarity))
         .bind(&m.title)
         .bind(&m.containment)
         .bind(&m.remedy)

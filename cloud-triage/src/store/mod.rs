@@ -5,7 +5,8 @@
 //! `sqlx::any` with `$1`-style placeholders, and one migration set
 //! (`cloud-triage/migrations/*.sql`, see [`migrations`]) is written in the SQL
 //! both accept. Timestamps are Unix milliseconds (`BIGINT`), booleans `0/1`,
-//! JSON is `TEXT`, uuids their hyphenated text.
+//! JSON is `TEXT`, uuids their hyphenated text. A nullable float is bound as
+//! [`rows::NullableDouble`], never as an `Option<f64>` (see there why).
 //!
 //! # Layout
 //! - [`error`]: the store's error type, [`StoreError`].

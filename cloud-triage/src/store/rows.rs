@@ -1,4 +1,5 @@
-//! Small decoders shared by the reads: text columns back into typed values.
+//! Small decoders shared by the reads: text columns back into typed values;
+//! and the binds that need care on one code path for both databases.
 
 use uuid::Uuid;
 
@@ -25,6 +26,45 @@ pub(crate) fn to_bigint(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+/// A value for a nullable `DOUBLE PRECISION` column. Bind this, never an
+/// `Option<f64>` (or `Option<f32>`), so a NULL has the same PostgreSQL
+/// parameter type as a number.
+///
+/// sqlx 0.8's `Any` driver sends `Some(f64)` as FLOAT8 but `None::<f64>` as
+/// FLOAT4 (and `None::<f32>` as FLOAT8: `AnyArguments::convert_to` in
+/// sqlx-core 0.8.6, `src/any/arguments.rs`, swaps the NULL `Real` and
+/// `Double` kinds). PostgreSQL prepares a statement once per connection,
+/// with the parameter types of its first execution, and sqlx keeps it by
+/// its SQL text; a statement that first ran with NULL then fails for every
+/// number on that connection with "incorrect binary data format in bind
+/// parameter N" (8 bytes where 4 are declared). SQLite has no parameter
+/// types and is unaffected.
+///
+/// So a NULL is encoded as the NULL kind that reaches PostgreSQL as FLOAT8
+/// today. If sqlx fixes the swap, `a_null_double_has_the_type_of_a_number`
+/// below fails: encode `None::<f64>` instead.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct NullableDouble(pub(crate) Option<f64>);
+
+impl sqlx::Type<sqlx::Any> for NullableDouble {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <f64 as sqlx::Type<sqlx::Any>>::type_info()
+    }
+}
+
+impl<'q> sqlx::Encode<'q, sqlx::Any> for NullableDouble {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        match self.0 {
+            Some(value) => <f64 as sqlx::Encode<'q, sqlx::Any>>::encode_by_ref(&value, buf),
+            // Reaches PostgreSQL as a FLOAT8 NULL (see above).
+            None => <Option<f32> as sqlx::Encode<'q, sqlx::Any>>::encode_by_ref(&None, buf),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,6 +76,24 @@ mod tests {
             matches!(err, StoreError::Corrupt(ref m) if m.contains("feedback.id")),
             "{err}"
         );
+    }
+
+    /// The PostgreSQL parameter types `value` is bound with through `Any`.
+    fn postgres_parameter_types(value: NullableDouble) -> String {
+        use sqlx::Arguments;
+        let mut any = sqlx::any::AnyArguments::default();
+        any.add(value).unwrap();
+        let pg: sqlx::postgres::PgArguments = any.convert_to().unwrap();
+        // `PgArguments { types: [..], buffer: .. }`: the types only.
+        let debug = format!("{pg:?}");
+        debug[..debug.find("buffer").expect("PgArguments shows its buffer")].to_string()
+    }
+
+    #[test]
+    fn a_null_double_has_the_type_of_a_number() {
+        let number = postgres_parameter_types(NullableDouble(Some(0.5)));
+        assert!(number.contains("Float8"), "{number}");
+        assert_eq!(postgres_parameter_types(NullableDouble(None)), number);
     }
 
     #[test]
