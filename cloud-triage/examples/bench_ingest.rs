@@ -63,6 +63,7 @@ fn envelope(i: usize) -> FeedbackEnvelope {
             audio: true,
             location: true,
         },
+        cut_short: None,
     }
 }
 

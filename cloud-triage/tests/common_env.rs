@@ -49,6 +49,7 @@ pub fn envelope(vin: &str, text: &str) -> FeedbackEnvelope {
             audio: true,
             location: true,
         },
+        cut_short: None,
     }
 }
 

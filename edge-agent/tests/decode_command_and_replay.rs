@@ -228,6 +228,7 @@ fn check_with_protocol(telemetry: qloop_protocol::TelemetrySnapshot, now_ms: i64
             audio: false,
             location: false,
         },
+        cut_short: None,
     };
     Limits::default().check_feedback(&envelope, now_ms).unwrap();
     let bytes = encode(&Message::Feedback(Box::new(envelope)));

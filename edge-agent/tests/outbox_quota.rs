@@ -39,6 +39,7 @@ fn envelope(n: u8) -> Vec<u8> {
             audio: true,
             location: false,
         },
+        cut_short: None,
     })))
 }
 

@@ -93,6 +93,7 @@ fn realistic_envelope() -> FeedbackEnvelope {
             audio: true,
             location: true,
         },
+        cut_short: None,
     }
 }
 

@@ -25,6 +25,36 @@ pub struct FeedbackEnvelope {
     pub telemetry: TelemetrySnapshot,
     /// What the driver agreed to share.
     pub consent: Consent,
+    /// Set when the capture was not finished as planned: the agent stopped
+    /// (kill, crash, power cut) inside the post-trigger window and sent what
+    /// it had on disk when it came back. Format version 2 and later.
+    pub cut_short: Option<CutShort>,
+}
+
+/// Why and where a capture ended early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CutShort {
+    /// What ended it.
+    pub reason: CutShortReason,
+    /// When the agent found the unfinished capture and completed it, Unix ms.
+    pub completed_at_ms: i64,
+}
+
+/// What ended a capture early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CutShortReason {
+    /// The agent stopped before the post-trigger window ended (killed,
+    /// crashed, or the power went); the telemetry stops at the trigger.
+    AgentStopped,
+}
+
+impl CutShortReason {
+    /// Stable lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AgentStopped => "agent_stopped",
+        }
+    }
 }
 
 /// Identity and software of the vehicle.

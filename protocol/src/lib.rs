@@ -4,6 +4,7 @@
 //! - [`envelope`]: the feedback envelope a car sends, with vehicle, utterance,
 //!   audio and telemetry snapshot.
 //! - [`event`]: downlink events the cloud sends to a car, and the car's receipts.
+//! - [`loss`]: the car's report of an outbox record it lost.
 //! - [`chunk`]: splitting audio that does not fit one MQTT message, and
 //!   reassembling it.
 //! - [`topic`]: MQTT topic names and parsing.
@@ -20,14 +21,19 @@ pub mod codec;
 pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod loss;
 pub mod topic;
 pub mod validate;
 
 pub use chunk::{split_audio, AudioChunk, AudioReassembly};
-pub use codec::{decode, encode, Message, MessageKind, FORMAT_VERSION, MAGIC};
+pub use codec::{
+    decode, decode_draft, encode, encode_draft, DraftError, Message, MessageKind, FORMAT_VERSION,
+    MAGIC, MAX_DRAFT_BYTES,
+};
 pub use envelope::*;
 pub use error::{DecodeError, ValidationError};
 pub use event::{EventKind, EventReceipt, SatisfactionReply, VehicleEvent};
+pub use loss::{LossReport, LostMessage};
 pub use validate::{validate_vin, Limits};
 
 /// The largest MQTT message qloop sends or accepts (AWS IoT Core's broker limit).

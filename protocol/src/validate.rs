@@ -6,6 +6,7 @@ use crate::{
     envelope::{AudioPayload, FeedbackEnvelope},
     error::ValidationError,
     event::{EventReceipt, SatisfactionReply, VehicleEvent},
+    loss::{LossReport, LostMessage, MAX_LOSS_REASON_BYTES},
     MAX_MESSAGE_BYTES,
 };
 
@@ -117,6 +118,9 @@ impl Limits {
             self.short("vehicle.software.version", &sw.version)?;
         }
         self.time("captured_at_ms", env.captured_at_ms, now_ms)?;
+        if let Some(cut) = &env.cut_short {
+            self.time("cut_short.completed_at_ms", cut.completed_at_ms, now_ms)?;
+        }
         self.short("locale", &env.locale)?;
         if let Some(u) = &env.utterance {
             max_len(
@@ -319,6 +323,21 @@ impl Limits {
             max_len("satisfaction.comment", c.chars().count(), MAX_COMMENT_CHARS)?;
         }
         self.time("satisfaction.answered_at_ms", reply.answered_at_ms, now_ms)
+    }
+
+    /// Checks a car's loss report received at `now_ms`.
+    pub fn check_loss(&self, report: &LossReport, now_ms: i64) -> Result<(), ValidationError> {
+        validate_vin(&report.vin)?;
+        max_len("loss.reason", report.reason.len(), MAX_LOSS_REASON_BYTES)?;
+        if let LostMessage::AudioChunk { index } = report.lost {
+            if index >= MAX_CHUNKS {
+                return Err(ValidationError::OutOfRange {
+                    field: "loss.lost.index",
+                    value: f64::from(index),
+                });
+            }
+        }
+        self.time("loss.detected_at_ms", report.detected_at_ms, now_ms)
     }
 
     /// Checks that an encoded message fits the broker limit.

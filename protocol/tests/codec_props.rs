@@ -54,6 +54,7 @@ proptest! {
             Message::Event(event) => limits.check_event(event, NOW_MS),
             Message::Receipt(receipt) => limits.check_receipt(receipt, NOW_MS),
             Message::Satisfaction(reply) => limits.check_satisfaction(reply, NOW_MS),
+            Message::Loss(report) => limits.check_loss(report, NOW_MS),
         };
         prop_assert_eq!(verdict, Ok(()));
         prop_assert_eq!(limits.check_encoded(&bytes), Ok(()));
@@ -94,7 +95,7 @@ proptest! {
     }
 
     #[test]
-    fn random_bodies_behind_a_valid_header_never_panic(kind in 1u8..=4, body in vec(any::<u8>(), 0..2048)) {
+    fn random_bodies_behind_a_valid_header_never_panic(kind in 1u8..=6, body in vec(any::<u8>(), 0..2048)) {
         if let Ok(decoded) = decode(&with_header(kind, &body)) {
             prop_assert_eq!(decoded.kind() as u8, kind);
             assert_reencoding_is_stable(&decoded);
@@ -183,8 +184,8 @@ fn a_signal_list_announcing_two_to_the_31_entries_ends_in_an_error() {
     envelope.telemetry.odometer_km = None;
     let honest = encode(&Message::Feedback(Box::new(envelope)));
     // The body ends with: signals len 0, dtcs len 0, location None, odometer
-    // None, consent (2 bools). Replace the signal count with 2^31.
-    let tail = [0u8, 0, 0, 0, 1, 1];
+    // None, consent (2 bools), cut_short None. Replace the signal count with 2^31.
+    let tail = [0u8, 0, 0, 0, 1, 1, 0];
     assert!(honest.ends_with(&tail));
     let lying = [
         &honest[..honest.len() - tail.len()],
@@ -281,7 +282,7 @@ fn wrong_magic_is_reported_with_the_bytes_found() {
 #[test]
 fn another_format_version_is_reported_as_unsupported() {
     let mut bytes = encode(&Message::Feedback(Box::new(sample_envelope())));
-    for version in [0, 2, 255] {
+    for version in [0, FORMAT_VERSION + 1, 255] {
         bytes[4] = version;
         assert_eq!(
             decode(&bytes),
@@ -296,10 +297,56 @@ fn another_format_version_is_reported_as_unsupported() {
 #[test]
 fn unknown_kind_bytes_are_reported() {
     let mut bytes = encode(&Message::Feedback(Box::new(sample_envelope())));
-    for kind in [0, 6, 200] {
+    for kind in [0, 7, 200] {
         bytes[5] = kind;
         assert_eq!(decode(&bytes), Err(DecodeError::UnknownKind(kind)));
     }
+}
+
+#[test]
+fn a_loss_report_under_format_version_1_is_an_unknown_kind() {
+    // Version 1 had no loss reports: a v1 header with kind 6 is not one.
+    let mut bytes = encode(&Message::Feedback(Box::new(sample_envelope())));
+    bytes[4] = 1;
+    bytes[5] = 6;
+    assert_eq!(decode(&bytes), Err(DecodeError::UnknownKind(6)));
+}
+
+#[test]
+fn a_v1_envelope_decodes_with_no_cut_short_and_a_v2_body_under_a_v1_header_fails() {
+    let envelope = sample_envelope();
+    let v2 = encode(&Message::Feedback(Box::new(envelope.clone())));
+    // A v1 body is the v2 body without its last byte (cut_short None).
+    let mut v1 = v2[..v2.len() - 1].to_vec();
+    v1[4] = 1;
+    assert_eq!(decode(&v1), Ok(Message::Feedback(Box::new(envelope))));
+    let mut mislabelled = v2.clone();
+    mislabelled[4] = 1;
+    assert_eq!(
+        decode(&mislabelled),
+        Err(DecodeError::Trailing(1, "feedback"))
+    );
+}
+
+#[test]
+fn drafts_round_trip_and_torn_or_flipped_drafts_are_errors() {
+    use qloop_protocol::{decode_draft, encode_draft, DraftError};
+    let mut envelope = sample_envelope();
+    // A draft carries the whole clip, larger than one MQTT message.
+    envelope.audio.as_mut().unwrap().payload =
+        AudioPayload::Inline(vec![7u8; 3 * MAX_MESSAGE_BYTES]);
+    let draft = encode_draft(&envelope);
+    assert_eq!(decode_draft(&draft), Ok(envelope));
+    for len in [0, 5, 9, draft.len() / 2, draft.len() - 1] {
+        assert!(decode_draft(&draft[..len]).is_err(), "torn at {len}");
+    }
+    let mut flipped = draft.clone();
+    flipped[draft.len() / 3] ^= 0x10;
+    assert_eq!(decode_draft(&flipped), Err(DraftError::Checksum));
+    assert_eq!(
+        decode_draft(b"QLP\x01\x02\x01body"),
+        Err(DraftError::NotADraft)
+    );
 }
 
 #[test]

@@ -141,6 +141,7 @@ pub fn envelope(text: Option<&str>) -> FeedbackEnvelope {
             audio: false,
             location: false,
         },
+        cut_short: None,
     }
 }
 

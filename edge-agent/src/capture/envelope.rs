@@ -113,6 +113,7 @@ pub fn build_envelope(config: &Config, input: CaptureInput) -> FeedbackEnvelope 
             audio: v.consent_audio,
             location: v.consent_location,
         },
+        cut_short: None,
     }
 }
 

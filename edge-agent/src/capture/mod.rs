@@ -4,10 +4,19 @@
 //! - [`envelope`]: building the envelope and encoding it to fit (chunking,
 //!   telemetry thinning).
 //! - [`telemetry_source`]: where snapshots come from (none, candump replay).
+//! - [`recovery`]: finishing the drafts of captures the agent stopped in.
 //! - this file: [`Capturer`], the pipeline shared by the control socket and
-//!   the `send` command: validate → snapshot → envelope → commit.
+//!   the `send` command: validate → draft on disk (`accepted`) → post-trigger
+//!   window → snapshot → envelope → commit.
+//!
+//! **`accepted` means on disk.** [`Capturer::accept`] writes the capture's
+//! draft (words, whole clip, pre-trigger telemetry) with fsync before it
+//! returns; only then does the control socket answer `accepted`. A kill or
+//! power cut in the post-trigger window leaves the draft, which the next
+//! start sends marked `cut_short` ([`recovery::finish_drafts`]).
 
 pub mod envelope;
+pub mod recovery;
 pub mod telemetry_source;
 
 use std::{path::PathBuf, sync::Arc};
@@ -17,6 +26,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 pub use envelope::{build_envelope, into_messages, now_ms, CaptureInput, CaptureMessages};
+pub use recovery::{finish_drafts, DraftsFinished};
 pub use telemetry_source::{NoTelemetry, ReplayTelemetry, TelemetrySource};
 
 use crate::{
@@ -51,6 +61,9 @@ pub enum CaptureError {
     /// The outbox refused or failed.
     #[error(transparent)]
     Outbox(#[from] OutboxError),
+    /// The draft could not be written, so the capture is not accepted.
+    #[error("cannot store the capture's draft: {0}")]
+    Draft(std::io::Error),
 }
 
 /// What a driver or a tool asks to send.
@@ -87,6 +100,9 @@ pub struct AcceptedCapture {
     pub captured_at_ms: i64,
     request: CaptureRequest,
     audio: Option<WavClip>,
+    /// The pre-trigger telemetry in the draft: the fallback when the full
+    /// window cannot be read.
+    before: qloop_protocol::TelemetrySnapshot,
 }
 
 /// What a committed capture became.
@@ -126,8 +142,11 @@ impl Capturer {
         }
     }
 
-    /// Checks the inputs (reads and validates the clip) and assigns the
-    /// feedback id. Blocking file I/O: call from a blocking context.
+    /// Checks the inputs (reads and validates the clip), assigns the
+    /// feedback id, and writes the capture's draft durably: words, clip and
+    /// pre-trigger telemetry, already checked to make valid messages. When
+    /// this returns `Ok`, a kill or power cut no longer loses the capture.
+    /// Blocking file I/O: call from a blocking context.
     pub fn accept(&self, request: CaptureRequest) -> Result<AcceptedCapture, CaptureError> {
         let has_words = request
             .transcript
@@ -140,21 +159,49 @@ impl Capturer {
             Some(path) => Some(load_wav(path, &self.config.audio)?),
             None => None,
         };
+        let feedback_id = Uuid::now_v7();
+        let captured_at_ms = now_ms();
+        let before = self
+            .telemetry
+            .snapshot_before(captured_at_ms)
+            .map_err(CaptureError::Telemetry)?;
+        let draft = build_envelope(
+            &self.config,
+            CaptureInput {
+                feedback_id,
+                trigger: request.trigger,
+                transcript: request.transcript.clone(),
+                confidence: request.confidence,
+                audio: audio.clone(),
+                telemetry: before.clone(),
+                captured_at_ms,
+            },
+        );
+        // What the draft would send if the agent stopped now must be valid:
+        // a draft that cannot become messages is no promise at all.
+        into_messages(draft.clone())?;
+        let drafts = self.outbox.lock().expect("outbox lock").drafts().clone();
+        drafts.write(&draft).map_err(CaptureError::Draft)?;
         Ok(AcceptedCapture {
-            feedback_id: Uuid::now_v7(),
-            captured_at_ms: now_ms(),
+            feedback_id,
+            captured_at_ms,
             request,
             audio,
+            before,
         })
     }
 
     /// Takes the snapshot, builds and validates the envelope and commits it
     /// with its chunks. Blocking file I/O: call from a blocking context.
     pub fn commit(&self, accepted: AcceptedCapture) -> Result<CommittedCapture, CaptureError> {
-        let telemetry = self
-            .telemetry
-            .snapshot(accepted.captured_at_ms)
-            .map_err(CaptureError::Telemetry)?;
+        let telemetry = match self.telemetry.snapshot(accepted.captured_at_ms) {
+            Ok(full) => full,
+            Err(e) => {
+                tracing::warn!(feedback_id = %accepted.feedback_id, error = %e,
+                    "post-trigger telemetry unreadable; sending the pre-trigger snapshot");
+                accepted.before
+            }
+        };
         let signals = telemetry.signals.len();
         let input = CaptureInput {
             feedback_id: accepted.feedback_id,
@@ -166,11 +213,14 @@ impl Capturer {
             captured_at_ms: accepted.captured_at_ms,
         };
         let messages = into_messages(build_envelope(&self.config, input))?;
-        let entries = self
-            .outbox
-            .lock()
-            .expect("outbox lock")
-            .commit_all(&messages.messages)?;
+        let entries = {
+            // One lock for the commit and the draft's fate, so the uplink
+            // cannot deliver (and forget) the chunks before their source is kept.
+            let mut outbox = self.outbox.lock().expect("outbox lock");
+            let entries = outbox.commit_all(&messages.messages)?;
+            recovery::settle_draft(outbox.drafts(), messages.feedback_id, messages.audio_chunks);
+            entries
+        };
         tracing::info!(
             feedback_id = %messages.feedback_id,
             entries = entries.len(),

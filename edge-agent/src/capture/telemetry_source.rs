@@ -42,6 +42,25 @@ pub enum SourceError {
 pub trait TelemetrySource: Send + Sync {
     /// The snapshot around `trigger_ms` (Unix ms).
     fn snapshot(&self, trigger_ms: i64) -> Result<TelemetrySnapshot, String>;
+
+    /// What is known at the trigger itself: the pre-trigger part of the
+    /// window. It goes into the capture's draft, so a capture cut short by a
+    /// kill or a power cut still carries the vehicle's state before it.
+    fn snapshot_before(&self, trigger_ms: i64) -> Result<TelemetrySnapshot, String> {
+        let mut snapshot = self.snapshot(trigger_ms)?;
+        cut_at(&mut snapshot, trigger_ms);
+        Ok(snapshot)
+    }
+}
+
+/// Keeps only what happened up to `trigger_ms`.
+fn cut_at(snapshot: &mut TelemetrySnapshot, trigger_ms: i64) {
+    snapshot.window_end_ms = snapshot.window_end_ms.min(trigger_ms);
+    snapshot.window_start_ms = snapshot.window_start_ms.min(snapshot.window_end_ms);
+    for series in &mut snapshot.signals {
+        series.samples.retain(|s| s.t_ms <= trigger_ms);
+    }
+    snapshot.signals.retain(|s| !s.samples.is_empty());
 }
 
 /// No telemetry: an empty snapshot at the trigger.
@@ -170,5 +189,53 @@ fn shift_snapshot(snapshot: &mut TelemetrySnapshot, shift_ms: i64) {
         for sample in &mut series.samples {
             sample.t_ms += shift_ms;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use qloop_protocol::{Sample, SignalSeries};
+
+    use super::*;
+
+    struct Fixed(TelemetrySnapshot);
+
+    impl TelemetrySource for Fixed {
+        fn snapshot(&self, _trigger_ms: i64) -> Result<TelemetrySnapshot, String> {
+            Ok(self.0.clone())
+        }
+    }
+
+    #[test]
+    fn the_snapshot_before_a_trigger_holds_nothing_after_it() {
+        let series = |name: &str, times: &[i64]| SignalSeries {
+            name: name.into(),
+            unit: None,
+            samples: times
+                .iter()
+                .map(|&t_ms| Sample { t_ms, value: 1.0 })
+                .collect(),
+        };
+        let source = Fixed(TelemetrySnapshot {
+            window_start_ms: 1_000,
+            window_end_ms: 3_000,
+            signals: vec![
+                series("Vehicle.Speed", &[1_000, 1_900, 2_000, 2_500]),
+                series("Vehicle.OnlyAfter", &[2_600]),
+            ],
+            ..TelemetrySnapshot::default()
+        });
+        let before = source.snapshot_before(2_000).unwrap();
+        assert_eq!(
+            (before.window_start_ms, before.window_end_ms),
+            (1_000, 2_000)
+        );
+        assert_eq!(
+            before.signals.len(),
+            1,
+            "a signal seen only after the trigger is gone"
+        );
+        let times: Vec<i64> = before.signals[0].samples.iter().map(|s| s.t_ms).collect();
+        assert_eq!(times, [1_000, 1_900, 2_000]);
     }
 }

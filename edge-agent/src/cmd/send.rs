@@ -111,6 +111,24 @@ pub fn open_outbox(cfg: &Config) -> anyhow::Result<SharedOutbox> {
     )
     .with_context(|| format!("opening outbox {}", cfg.outbox.dir.display()))?;
     tracing::info!(?recovery, dir = %cfg.outbox.dir.display(), "outbox opened");
+    {
+        let mut open = outbox.lock().expect("outbox lock");
+        let now = crate::capture::now_ms();
+        let drafts = crate::capture::finish_drafts(&mut open, now)
+            .context("finishing the captures the agent stopped in")?;
+        if drafts != Default::default() {
+            tracing::warn!(?drafts, "unfinished captures found at start");
+        }
+        // A full outbox must not stop the agent: what cannot be reported now
+        // is reported after the next delivery frees room.
+        match open.report_losses(&cfg.vehicle.vin, now) {
+            Ok(reported) if reported.reported > 0 => {
+                tracing::warn!(?reported, "outbox losses reported to the cloud")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "outbox losses not yet reported"),
+        }
+    }
     Ok(outbox)
 }
 

@@ -209,7 +209,9 @@ async fn capture(
         }
         Ok(Err(e)) => {
             tracing::error!(%feedback_id, error = %e, "accepted capture could not be stored");
-            error(format!("feedback {feedback_id} could not be stored: {e}"))
+            error(format!(
+                "feedback {feedback_id} could not be completed now: {e}; its draft is kept and is sent when the agent next starts"
+            ))
         }
         Err(e) => error(format!("capture task failed: {e}")),
     };

@@ -16,14 +16,23 @@
 //! receipts — never a feedback envelope, never a part of the new batch — and
 //! refused when that is not enough; under `refuse` it is refused outright.
 //! A refused batch leaves the outbox unchanged.
+//!
+//! **Losses are reported** ([`Outbox::report_losses`]): every record that is
+//! quarantined or evicted is remembered with what its header says it held
+//! (feedback id, kind, audio chunk index) and becomes a small
+//! [`LossReport`](qloop_protocol::LossReport) message in this same outbox, so
+//! the cloud learns what never comes. A torn audio chunk whose capture's
+//! source is still kept in [`drafts`] is made again and sent instead.
 
+pub mod drafts;
 pub mod durable;
+pub mod loss;
 pub mod quota;
 pub mod record;
 pub mod scan;
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     fs,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
@@ -31,9 +40,12 @@ use std::{
 
 use qloop_protocol::{MessageKind, MAX_MESSAGE_BYTES};
 use thiserror::Error;
+use uuid::Uuid;
 
 pub use crate::config::QuotaRule;
-pub use record::RecordDefect;
+pub use drafts::Drafts;
+pub use loss::{LossCause, LossesReported, LostRecord};
+pub use record::{RecordDefect, RecordSubject};
 pub use scan::RecoveryReport;
 
 /// Extension of record files.
@@ -52,6 +64,10 @@ pub struct EntryMeta {
     pub kind: MessageKind,
     /// Record size on disk, bytes.
     pub bytes: u64,
+    /// The feedback the message belongs to (envelopes, audio chunks).
+    pub feedback_id: Option<Uuid>,
+    /// The audio chunk's index.
+    pub chunk: Option<u32>,
 }
 
 /// Errors of the outbox layer.
@@ -128,6 +144,12 @@ pub struct Outbox {
     next_seq: u64,
     leased_until: u64,
     stats: OutboxStats,
+    drafts: Drafts,
+    /// Pending entries per feedback, so a kept audio source is deleted when
+    /// the last of its chunks is acknowledged.
+    by_feedback: HashMap<Uuid, usize>,
+    /// Quarantined or evicted records not yet reported to the cloud.
+    unreported: Vec<LostRecord>,
 }
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutboxError + '_ {
@@ -149,8 +171,13 @@ impl Outbox {
         rule: QuotaRule,
     ) -> Result<(Self, RecoveryReport), OutboxError> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let drafts = Drafts::open(dir).map_err(io_err(dir))?;
         let scanned = scan::scan(dir)?;
         let used_bytes = scanned.entries.values().map(|m| m.bytes).sum();
+        let mut by_feedback = HashMap::new();
+        for id in scanned.entries.values().filter_map(|m| m.feedback_id) {
+            *by_feedback.entry(id).or_insert(0) += 1;
+        }
         let mut outbox = Self {
             dir: dir.to_path_buf(),
             quota_bytes,
@@ -163,8 +190,12 @@ impl Outbox {
                 quarantined: scanned.report.quarantined as u64,
                 ..OutboxStats::default()
             },
+            drafts,
+            by_feedback,
+            unreported: scanned.lost,
         };
         outbox.refresh_stats();
+        outbox.drop_orphan_sources();
         Ok((outbox, scanned.report))
     }
 
@@ -189,7 +220,7 @@ impl Outbox {
         &mut self,
         messages: &[B],
     ) -> Result<Vec<EntryId>, OutboxError> {
-        let mut kinds = Vec::with_capacity(messages.len());
+        let mut subjects = Vec::with_capacity(messages.len());
         let mut needed = 0u64;
         for m in messages {
             let m = m.as_ref();
@@ -199,21 +230,31 @@ impl Outbox {
                     max: MAX_MESSAGE_BYTES,
                 });
             }
-            kinds.push(record::message_kind(m).ok_or(OutboxError::NotAMessage)?);
+            let kind = record::message_kind(m).ok_or(OutboxError::NotAMessage)?;
+            let subject = RecordSubject::of_message(m).unwrap_or(RecordSubject {
+                kind: Some(kind),
+                ..RecordSubject::default()
+            });
+            subjects.push((kind, subject));
             needed += (record::RECORD_HEADER_LEN + m.len()) as u64;
         }
         self.make_room(needed)?;
         let mut ids = Vec::with_capacity(messages.len());
-        for (m, kind) in messages.iter().zip(kinds) {
+        for (m, (kind, subject)) in messages.iter().zip(subjects) {
             let id = self.next_id()?;
-            let bytes = record::encode_record(id.0, kind, m.as_ref());
+            let bytes = record::encode_record(id.0, kind, subject, m.as_ref());
             durable::write_atomic(&self.dir, &file_name(id), &bytes).map_err(io_err(&self.dir))?;
             let meta = EntryMeta {
                 kind,
                 bytes: bytes.len() as u64,
+                feedback_id: subject.feedback_id,
+                chunk: subject.chunk,
             };
             self.entries.insert(id, meta);
             self.used_bytes += meta.bytes;
+            if let Some(feedback) = meta.feedback_id {
+                *self.by_feedback.entry(feedback).or_insert(0) += 1;
+            }
             ids.push(id);
         }
         self.refresh_stats();
@@ -246,7 +287,7 @@ impl Outbox {
                 Err(len) => RecordDefect::Oversized(len),
             };
         tracing::error!(?id, %defect, "outbox record went bad; quarantining");
-        self.quarantine(id)?;
+        self.quarantine(id, &defect)?;
         Err(OutboxError::Corrupt { id, defect })
     }
 
@@ -258,10 +299,65 @@ impl Outbox {
         };
         self.used_bytes -= meta.bytes;
         self.refresh_stats();
-        match durable::remove_durable(&self.dir, &file_name(id)) {
+        let removed = match durable::remove_durable(&self.dir, &file_name(id)) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
             Err(e) => Err(io_err(&self.dir)(e)),
+        };
+        self.forget_feedback_entry(meta);
+        removed
+    }
+
+    /// True while an entry of feedback `id` is pending.
+    pub fn holds_feedback(&self, id: Uuid) -> bool {
+        self.by_feedback.contains_key(&id)
+    }
+
+    /// The capture drafts kept beside the outbox.
+    pub fn drafts(&self) -> &Drafts {
+        &self.drafts
+    }
+
+    /// Quarantined or evicted records not yet reported.
+    pub fn unreported_losses(&self) -> &[LostRecord] {
+        &self.unreported
+    }
+
+    /// One fewer pending entry of its feedback; at none, its kept audio
+    /// source is deleted.
+    fn forget_feedback_entry(&mut self, meta: EntryMeta) {
+        let Some(feedback) = meta.feedback_id else {
+            return;
+        };
+        if let Some(n) = self.by_feedback.get_mut(&feedback) {
+            *n -= 1;
+            if *n == 0 {
+                self.by_feedback.remove(&feedback);
+                if let Err(e) = self.drafts.remove_source(feedback) {
+                    tracing::warn!(%feedback, error = %e, "could not delete a delivered capture's audio source");
+                }
+            }
+        }
+    }
+
+    /// Deletes kept audio sources whose chunks all left the outbox while the
+    /// agent was down.
+    fn drop_orphan_sources(&mut self) {
+        let Ok(sources) = self.drafts.sources() else {
+            return;
+        };
+        let awaiting_resend: Vec<Uuid> = self
+            .unreported
+            .iter()
+            .filter_map(|lost| lost.subject.feedback_id)
+            .collect();
+        for id in sources
+            .into_iter()
+            .filter(|id| !self.holds_feedback(*id) && !awaiting_resend.contains(id))
+        {
+            if let Err(e) = self.drafts.remove_source(id) {
+                tracing::warn!(%id, error = %e, "could not delete an audio source no chunk needs");
+            }
         }
     }
 
@@ -285,12 +381,27 @@ impl Outbox {
         &self.dir
     }
 
-    fn quarantine(&mut self, id: EntryId) -> Result<(), OutboxError> {
-        if let Some(meta) = self.entries.remove(&id) {
-            self.used_bytes -= meta.bytes;
-        }
+    fn quarantine(&mut self, id: EntryId, defect: &RecordDefect) -> Result<(), OutboxError> {
         let q = self.dir.join(QUARANTINE_DIR);
         durable::move_to_quarantine(&self.dir, &file_name(id), &q).map_err(io_err(&q))?;
+        if let Some(meta) = self.entries.remove(&id) {
+            self.used_bytes -= meta.bytes;
+            self.unreported.push(LostRecord {
+                subject: RecordSubject {
+                    kind: Some(meta.kind),
+                    feedback_id: meta.feedback_id,
+                    chunk: meta.chunk,
+                },
+                reason: format!("outbox record {} went bad: {defect}", file_name(id)),
+                cause: LossCause::Damaged,
+            });
+            // The source stays while the lost chunk may be made again from it.
+            if let Some(feedback) = meta.feedback_id {
+                if let Some(n) = self.by_feedback.get_mut(&feedback) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
         self.stats.quarantined += 1;
         self.refresh_stats();
         Ok(())

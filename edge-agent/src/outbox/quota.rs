@@ -49,6 +49,17 @@ impl Outbox {
         }
         for id in victims {
             tracing::warn!(?id, "outbox over quota: evicting");
+            if let Some(meta) = self.meta(id) {
+                self.unreported.push(super::LostRecord {
+                    subject: super::RecordSubject {
+                        kind: Some(meta.kind),
+                        feedback_id: meta.feedback_id,
+                        chunk: meta.chunk,
+                    },
+                    reason: "evicted: the outbox was over its quota".into(),
+                    cause: super::loss::LossCause::Evicted,
+                });
+            }
             self.remove(id)?;
             self.stats.evicted += 1;
         }

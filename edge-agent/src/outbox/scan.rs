@@ -4,8 +4,8 @@
 use std::{collections::BTreeMap, fs, path::Path};
 
 use super::{
-    durable, io_err, quota::SEQ_FILE, record, EntryId, EntryMeta, OutboxError, QUARANTINE_DIR,
-    RECORD_EXT,
+    durable, io_err, quota::SEQ_FILE, record, EntryId, EntryMeta, LostRecord, OutboxError,
+    QUARANTINE_DIR, RECORD_EXT,
 };
 
 /// What recovery found and did.
@@ -26,11 +26,14 @@ pub(super) struct Scanned {
     pub entries: BTreeMap<EntryId, EntryMeta>,
     pub next_seq: u64,
     pub report: RecoveryReport,
+    /// What the quarantined records held, to report to the cloud.
+    pub lost: Vec<LostRecord>,
 }
 
 pub(super) fn scan(dir: &Path) -> Result<Scanned, OutboxError> {
     let mut report = RecoveryReport::default();
     let mut entries = BTreeMap::new();
+    let mut lost = Vec::new();
     let mut highest = 0u64;
     let quarantine_dir = dir.join(QUARANTINE_DIR);
     let mut names: Vec<String> = fs::read_dir(dir)
@@ -61,13 +64,28 @@ pub(super) fn scan(dir: &Path) -> Result<Scanned, OutboxError> {
         };
         highest = highest.max(seq);
         let path = dir.join(&name);
-        let verdict =
+        let (verdict, subject) =
             match durable::read_bounded(&path, record::MAX_RECORD_BYTES).map_err(io_err(&path))? {
-                Ok(bytes) => record::decode_record(seq, &bytes).map(|_| EntryMeta {
-                    kind: record::record_kind(&bytes).expect("valid record has a kind"),
-                    bytes: bytes.len() as u64,
-                }),
-                Err(len) => Err(record::RecordDefect::Oversized(len)),
+                Ok(bytes) => (
+                    record::decode_record(seq, &bytes).map(|payload| {
+                        let subject = if bytes[4] == record::RECORD_VERSION {
+                            record::describe(&bytes)
+                        } else {
+                            record::RecordSubject::of_message(payload).unwrap_or_default()
+                        };
+                        EntryMeta {
+                            kind: record::record_kind(&bytes).expect("valid record has a kind"),
+                            bytes: bytes.len() as u64,
+                            feedback_id: subject.feedback_id,
+                            chunk: subject.chunk,
+                        }
+                    }),
+                    record::describe(&bytes),
+                ),
+                Err(len) => (
+                    Err(record::RecordDefect::Oversized(len)),
+                    record::RecordSubject::default(),
+                ),
             };
         match verdict {
             Ok(meta) => {
@@ -78,6 +96,11 @@ pub(super) fn scan(dir: &Path) -> Result<Scanned, OutboxError> {
                     .map_err(io_err(&quarantine_dir))?;
                 tracing::error!(file = %name, %defect, to = %to.display(), "outbox: quarantined a bad record");
                 report.quarantined += 1;
+                lost.push(LostRecord {
+                    subject,
+                    reason: format!("outbox record {name} unreadable: {defect}"),
+                    cause: super::loss::LossCause::Damaged,
+                });
             }
         }
     }
@@ -88,6 +111,7 @@ pub(super) fn scan(dir: &Path) -> Result<Scanned, OutboxError> {
         entries,
         next_seq: leased.max(highest + 1).max(1),
         report,
+        lost,
     })
 }
 

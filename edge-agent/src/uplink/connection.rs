@@ -34,6 +34,7 @@ pub struct Connection {
     backoff: Backoff,
     feedback_topic: String,
     events_topic: String,
+    vin: String,
     max_inflight: usize,
     /// Entries handed to rumqttc whose packet id is not yet known, in order.
     awaiting_pkid: VecDeque<EntryId>,
@@ -71,6 +72,7 @@ impl Connection {
             ),
             feedback_topic: topic::feedback_topic(&settings.vin),
             events_topic: topic::events_topic(&settings.vin),
+            vin: settings.vin.clone(),
             max_inflight,
             awaiting_pkid: VecDeque::new(),
             by_pkid: HashMap::new(),
@@ -191,7 +193,8 @@ impl Connection {
         for id in next {
             let bytes = match outbox.read(id) {
                 Ok(bytes) => bytes,
-                Err(OutboxError::Corrupt { .. }) => continue, // quarantined and logged
+                // Quarantined and logged; reported to the cloud below.
+                Err(OutboxError::Corrupt { .. }) => continue,
                 Err(e) => {
                     tracing::error!(?id, error = %e, "cannot read outbox entry");
                     continue;
@@ -211,6 +214,13 @@ impl Connection {
                     tracing::warn!(?id, error = %e, "request queue full; will retry");
                     break;
                 }
+            }
+        }
+        if !outbox.unreported_losses().is_empty() {
+            match outbox.report_losses(&self.vin, crate::capture::now_ms()) {
+                // The reports (and any resent chunk) go out on the next pass.
+                Ok(_) => self.wake.notify_one(),
+                Err(e) => tracing::error!(error = %e, "outbox losses not yet reported"),
             }
         }
     }

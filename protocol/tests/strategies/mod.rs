@@ -9,9 +9,9 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use qloop_protocol::{
     chunk::MAX_CHUNKS, validate::EARLIEST_MS, AudioChunk, AudioClip, AudioCodec, AudioPayload,
-    Consent, Dtc, EventKind, EventReceipt, FeedbackEnvelope, Location, Message, Sample,
-    SignalSeries, SoftwareVersion, TelemetrySnapshot, TriggerKind, Utterance, Vehicle,
-    VehicleEvent,
+    Consent, CutShort, CutShortReason, Dtc, EventKind, EventReceipt, FeedbackEnvelope, Location,
+    LossReport, LostMessage, Message, Sample, SignalSeries, SoftwareVersion, TelemetrySnapshot,
+    TriggerKind, Utterance, Vehicle, VehicleEvent,
 };
 use uuid::Uuid;
 
@@ -211,6 +211,12 @@ pub fn envelope() -> impl Strategy<Value = FeedbackEnvelope> {
                                 audio: audio_consent,
                                 location: location_consent,
                             },
+                            // Half the envelopes come from a capture the agent had to finish
+                            // after a restart, so the codec sees both shapes.
+                            cut_short: (feedback_id.as_bytes()[15] & 1 == 1).then_some(CutShort {
+                                reason: CutShortReason::AgentStopped,
+                                completed_at_ms: captured_at_ms,
+                            }),
                         }
                     },
                 )
@@ -291,7 +297,40 @@ pub fn satisfaction() -> impl Strategy<Value = qloop_protocol::SatisfactionReply
         })
 }
 
-/// Any of the five message kinds.
+/// A car's report of a lost outbox record.
+pub fn loss_report() -> impl Strategy<Value = LossReport> {
+    let lost = prop_oneof![
+        Just(LostMessage::Feedback),
+        (0..MAX_CHUNKS).prop_map(|index| LostMessage::AudioChunk { index }),
+        Just(LostMessage::Capture),
+        Just(LostMessage::Receipt),
+        Just(LostMessage::Satisfaction),
+        Just(LostMessage::LossReport),
+        Just(LostMessage::Unknown),
+    ];
+    (
+        uuid(),
+        vin(),
+        proptest::option::of(uuid()),
+        lost,
+        "\\PC{0,64}",
+        any::<bool>(),
+        EARLIEST_MS..=NOW_MS,
+    )
+        .prop_map(
+            |(report_id, vin, feedback_id, lost, reason, resent, detected_at_ms)| LossReport {
+                report_id,
+                vin,
+                feedback_id,
+                lost,
+                reason,
+                resent,
+                detected_at_ms,
+            },
+        )
+}
+
+/// Any of the six message kinds.
 pub fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
         3 => envelope().prop_map(|e| Message::Feedback(Box::new(e))),
@@ -299,6 +338,7 @@ pub fn message() -> impl Strategy<Value = Message> {
         1 => vehicle_event().prop_map(Message::Event),
         1 => event_receipt().prop_map(Message::Receipt),
         1 => satisfaction().prop_map(Message::Satisfaction),
+        1 => loss_report().prop_map(Message::Loss),
     ]
 }
 
@@ -387,5 +427,6 @@ pub fn sample_envelope() -> FeedbackEnvelope {
             audio: true,
             location: true,
         },
+        cut_short: None,
     }
 }
