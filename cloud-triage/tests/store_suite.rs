@@ -27,3 +27,6 @@ mod sla_paths;
 
 #[path = "store_suite/simulated_month.rs"]
 mod simulated_month;
+
+#[path = "store_suite/losses.rs"]
+mod losses;

@@ -103,6 +103,18 @@ pub async fn prometheus(State(state): State<ApiState>) -> Result<impl IntoRespon
     .await
     .map_err(map)?;
     let counts = store.counts().await?;
+    let losses = store
+        .loss_counts()
+        .await?
+        .into_iter()
+        .map(|c| {
+            (
+                format!("{{lost=\"{}\",resent=\"{}\"}}", c.lost, c.resent),
+                c.count,
+            )
+        })
+        .collect();
+    let lost_feedback = store.lost_feedback_count().await?;
     gauge("qloop_cases", "Cases by status.", cases);
     gauge(
         "qloop_escalations",
@@ -128,6 +140,16 @@ pub async fn prometheus(State(state): State<ApiState>) -> Result<impl IntoRespon
         "qloop_rejected_messages",
         "Uplink messages rejected as invalid.",
         vec![(String::new(), counts.rejected)],
+    );
+    gauge(
+        "qloop_car_reported_losses",
+        "Outbox records cars reported lost (torn, corrupt or evicted), by what was lost and whether the car resent it.",
+        losses,
+    );
+    gauge(
+        "qloop_lost_feedback",
+        "Feedback a car reported lost that never arrived.",
+        vec![(String::new(), lost_feedback)],
     );
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
 }

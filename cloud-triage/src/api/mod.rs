@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`access`]: API tokens and roles on every route.
+//! - [`vehicles`]: one car's feedback and the outbox records it reported lost.
 //! - [`error`]: [`ApiError`](error::ApiError), the one mapping from failure to status code.
 //! - [`extract`]: path and query extractors that reject with that error.
 //! - [`health`]: `GET /healthz`.
@@ -20,6 +21,7 @@ pub mod health;
 pub mod metrics;
 pub mod openapi;
 pub mod search;
+pub mod vehicles;
 
 use std::sync::{atomic::AtomicBool, Arc};
 
@@ -41,7 +43,7 @@ pub struct ApiState {
 }
 
 /// Every route the API serves, as `(method, path)`; the OpenAPI document lists the same.
-pub const ROUTES: [(&str, &str); 15] = [
+pub const ROUTES: [(&str, &str); 16] = [
     ("get", "/healthz"),
     ("get", "/api/cases"),
     ("get", "/api/cases/{id}"),
@@ -55,6 +57,7 @@ pub const ROUTES: [(&str, &str); 15] = [
     ("get", "/api/metrics/response-times"),
     ("get", "/metrics"),
     ("get", "/api/feedback/{id}"),
+    ("get", "/api/vehicles/{vin}"),
     ("get", "/api/search"),
     ("get", "/api/openapi.json"),
 ];
@@ -77,6 +80,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/cases/{id}/message", post(cases::send_update))
         .route("/api/feedback/{id}", get(feedback::get_feedback))
+        .route("/api/vehicles/{vin}", get(vehicles::get_vehicle))
         .route("/api/search", get(search::search))
         .route("/api/openapi.json", get(openapi::openapi_json))
         .route("/api/tokens", post(cases::create_token))

@@ -5,7 +5,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{cases, error, feedback, health, metrics, search};
+use super::{cases, error, feedback, health, metrics, search, vehicles};
 use crate::store::records;
 
 /// The API description.
@@ -26,6 +26,7 @@ use crate::store::records;
         metrics::response_times,
         metrics::prometheus,
         feedback::get_feedback,
+        vehicles::get_vehicle,
         search::search,
         openapi_json
     ),
@@ -49,6 +50,10 @@ use crate::store::records;
         crate::store::lifecycle::Transition,
         crate::store::sla::SlaClock,
         records::FeedbackDetail,
+        records::CutShortInfo,
+        crate::store::vehicles::VehicleView,
+        crate::store::vehicles::VehicleFeedback,
+        crate::store::losses::LostMessageRecord,
         records::Counts,
         crate::store::CaseUpdate,
     )),

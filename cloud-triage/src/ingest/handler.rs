@@ -65,6 +65,11 @@ pub enum Outcome {
         /// Whether the event was known.
         known: bool,
     },
+    /// A car's report of an outbox record it lost.
+    Loss {
+        /// False when the same report came before.
+        recorded: bool,
+    },
     /// Invalid input, recorded in `rejected_messages` with this reason.
     Rejected(String),
 }
@@ -144,6 +149,13 @@ impl IngestHandler {
                 let known = self.store.record_receipt(&receipt).await?;
                 Ok(Outcome::Receipt { known })
             }
+            Ok(Message::Loss(report)) => {
+                tracing::warn!(vin = %report.vin, feedback_id = ?report.feedback_id,
+                    lost = report.lost.as_str(), resent = report.resent, reason = %report.reason,
+                    "a car reports an outbox record it lost");
+                let recorded = self.store.record_loss(&report, now).await?;
+                Ok(Outcome::Loss { recorded })
+            }
             Ok(Message::Event(_)) => {
                 self.reject(
                     topic,
@@ -183,6 +195,12 @@ impl IngestHandler {
                     .check_receipt(receipt, now)
                     .map_err(|e| e.to_string())?;
                 receipt.vin.as_str()
+            }
+            Message::Loss(report) => {
+                self.limits
+                    .check_loss(report, now)
+                    .map_err(|e| e.to_string())?;
+                report.vin.as_str()
             }
             Message::Event(_) => return Ok(message),
         };

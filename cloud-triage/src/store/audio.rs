@@ -12,7 +12,8 @@ use uuid::Uuid;
 use super::{rows::to_bigint, Store, StoreError};
 
 /// The audio states a feedback row may hold.
-pub const AUDIO_STATUSES: [&str; 4] = ["none", "partial", "complete", "corrupt"];
+/// `incomplete`: chunked, and the car reported a chunk lost for good.
+pub const AUDIO_STATUSES: [&str; 5] = ["none", "partial", "complete", "corrupt", "incomplete"];
 
 impl Store {
     /// Records chunk `index` of `total` for `feedback_id`, stored at `path`. A repeat is ignored.

@@ -4,7 +4,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{
-    records::{AsrRecord, AudioInfo, Consent, FeedbackDetail},
+    records::{AsrRecord, AudioInfo, Consent, CutShortInfo, FeedbackDetail},
     rows::{flag_column, json_column, uuid_column},
     Store, StoreError,
 };
@@ -59,6 +59,15 @@ impl Store {
             consent: Consent {
                 audio: flag_column(row.try_get("consent_audio")?),
                 location: flag_column(row.try_get("consent_location")?),
+            },
+            cut_short: match row.try_get::<Option<String>, _>("cut_short_reason")? {
+                None => None,
+                Some(reason) => Some(CutShortInfo {
+                    reason,
+                    completed_at_ms: row
+                        .try_get::<Option<i64>, _>("cut_short_at_ms")?
+                        .unwrap_or_default(),
+                }),
             },
             envelope_bytes: row.try_get("envelope_bytes")?,
             case_id: row.try_get("case_id")?,

@@ -130,6 +130,8 @@ impl Store {
                 event: None,
             });
         }
+        record_cut_short(&mut tx, env).await?;
+        super::losses::mark_audio_incomplete_if_lost(&mut tx, env.feedback_id).await?;
         let now = meta.received_at_ms;
         let feedback_id = env.feedback_id.to_string();
         let family = linking::model_family(&env.vehicle.model);
@@ -529,6 +531,24 @@ async fn insert_feedback(
     .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Records that the car completed this capture after a stop, so its
+/// telemetry ends at the trigger.
+async fn record_cut_short(
+    tx: &mut Transaction<'static, Any>,
+    env: &FeedbackEnvelope,
+) -> Result<(), StoreError> {
+    let Some(cut) = env.cut_short else {
+        return Ok(());
+    };
+    sqlx::query("UPDATE feedback SET cut_short_reason = $1, cut_short_at_ms = $2 WHERE id = $3")
+        .bind(cut.reason.as_str())
+        .bind(cut.completed_at_ms)
+        .bind(env.feedback_id.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// The case of a feedback that is already stored.

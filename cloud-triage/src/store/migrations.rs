@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0008_access.sql"),
     ),
     (9, "asr", include_str!("../../migrations/0009_asr.sql")),
+    (
+        10,
+        "losses",
+        include_str!("../../migrations/0010_losses.sql"),
+    ),
 ];
 
 /// [`MIGRATIONS`] as a source sqlx's migrator understands.

@@ -33,12 +33,14 @@ pub mod labelled;
 pub mod late_transcript;
 pub mod lifecycle;
 pub mod linking;
+pub mod losses;
 pub mod metrics;
 pub mod migrations;
 pub mod notifications;
 pub mod records;
 mod rows;
 pub mod sla;
+pub mod vehicles;
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 

@@ -258,7 +258,8 @@ pub struct Consent {
 /// The state of a feedback's audio clip.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AudioInfo {
-    /// `none`, `partial` (chunks still arriving), `complete` or `corrupt`.
+    /// `none`, `partial` (chunks still arriving), `complete`, `corrupt`, or
+    /// `incomplete` (the car reported a chunk lost for good).
     pub status: String,
     /// Where the clip is on the server; not shown to clients.
     #[serde(skip)]
@@ -312,10 +313,23 @@ pub struct FeedbackDetail {
     pub audio: AudioInfo,
     /// What the driver agreed to share.
     pub consent: Consent,
+    /// Set when the car was stopped (killed, power cut) inside the
+    /// post-trigger window and sent the capture when it came back: the
+    /// telemetry ends at the trigger.
+    pub cut_short: Option<CutShortInfo>,
     /// Size of the envelope on the wire.
     pub envelope_bytes: i64,
     /// The case it belongs to.
     pub case_id: Option<i64>,
+}
+
+/// How a capture was cut short.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CutShortInfo {
+    /// `agent_stopped`: the agent stopped before the post-trigger window ended.
+    pub reason: String,
+    /// When the car completed the capture from its draft, Unix ms.
+    pub completed_at_ms: i64,
 }
 
 /// What the cloud's speech recognition did with a feedback's clip.

@@ -1,0 +1,83 @@
+//! One vehicle's view: what it sent and what it reported lost.
+
+use serde::Serialize;
+use sqlx::Row;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{losses::LostMessageRecord, rows::uuid_column, Store, StoreError};
+
+/// Most feedback and losses listed on a vehicle's view.
+pub const VEHICLE_VIEW_LIMIT: i64 = 200;
+
+/// What one vehicle sent, and what its outbox lost.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct VehicleView {
+    /// The VIN.
+    pub vin: String,
+    /// Its feedback, newest first (at most [`VEHICLE_VIEW_LIMIT`]).
+    pub feedback: Vec<VehicleFeedback>,
+    /// The records its outbox reported lost, newest first.
+    pub losses: Vec<LostMessageRecord>,
+    /// Feedback this car reported lost that never arrived.
+    pub lost_feedback: i64,
+}
+
+/// One feedback in a vehicle's view.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct VehicleFeedback {
+    /// The car-made UUIDv7.
+    pub id: Uuid,
+    /// When the driver triggered it, Unix ms.
+    pub captured_at_ms: i64,
+    /// The driver's words, when transcribed.
+    pub transcript: Option<String>,
+    /// The audio clip's state (`incomplete` when a chunk was lost).
+    pub audio_status: String,
+    /// Set when the car completed the capture after a stop.
+    pub cut_short_reason: Option<String>,
+    /// Its case.
+    pub case_id: Option<i64>,
+}
+
+impl Store {
+    /// The view of vehicle `vin`, or `None` when it sent nothing at all.
+    pub async fn vehicle_view(&self, vin: &str) -> Result<Option<VehicleView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, captured_at_ms, transcript, audio_status, cut_short_reason, case_id \
+             FROM feedback WHERE vin = $1 ORDER BY captured_at_ms DESC, id DESC LIMIT $2",
+        )
+        .bind(vin)
+        .bind(VEHICLE_VIEW_LIMIT)
+        .fetch_all(self.pool())
+        .await?;
+        let feedback = rows
+            .iter()
+            .map(|row| {
+                Ok(VehicleFeedback {
+                    id: uuid_column(row.try_get::<&str, _>("id")?, "feedback.id")?,
+                    captured_at_ms: row.try_get("captured_at_ms")?,
+                    transcript: row.try_get("transcript")?,
+                    audio_status: row.try_get("audio_status")?,
+                    cut_short_reason: row.try_get("cut_short_reason")?,
+                    case_id: row.try_get("case_id")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let losses = self.vehicle_losses(vin, VEHICLE_VIEW_LIMIT).await?;
+        if feedback.is_empty() && losses.is_empty() {
+            return Ok(None);
+        }
+        let lost_feedback = losses
+            .iter()
+            .filter(|l| matches!(l.lost.as_str(), "feedback" | "capture"))
+            .filter(|l| !l.resent && !l.feedback_arrived && l.feedback_id.is_some())
+            .count() as i64;
+        Ok(Some(VehicleView {
+            vin: vin.to_string(),
+            feedback,
+            losses,
+            lost_feedback,
+        }))
+    }
+}
