@@ -1,6 +1,8 @@
 //! `edge-agent trigger`: ask a running daemon to capture, through its control
-//! socket. Prints each reply line; exits 0 once the trigger is accepted (with
-//! `--wait-stored`, once the capture is durably in the outbox).
+//! socket. Prints each reply line; exits 0 once the trigger is accepted —
+//! which means the capture is on disk and survives a kill or power cut (with
+//! `--wait-stored`, once the post-trigger window is also done and the whole
+//! capture is in the outbox).
 
 use std::path::PathBuf;
 
@@ -27,7 +29,8 @@ pub struct TriggerArgs {
     /// What started it: voice, hmi, button or cli.
     #[arg(long, default_value = "cli")]
     pub trigger: String,
-    /// Wait until the capture is stored in the outbox, not just accepted.
+    /// Wait until the whole capture (with the post-trigger telemetry) is in
+    /// the outbox; without it, exit once it is accepted (already on disk).
     #[arg(long)]
     pub wait_stored: bool,
 }

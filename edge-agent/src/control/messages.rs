@@ -8,9 +8,15 @@
 //! - `{"type":"satisfaction","case_number":12,"score":4,"comment":"…"}`: the
 //!   driver's answer to a follow-up, committed to the outbox and sent
 //!
-//! Replies: `accepted` (inputs checked, feedback id assigned), then `stored`
-//! (committed to the outbox after the post-trigger window) or `error`;
-//! `status`; `subscribed`; and `event` lines for subscribers.
+//! Replies: `accepted`, then `stored` (committed to the outbox after the
+//! post-trigger window) or `error`; `status`; `subscribed`; and `event` lines
+//! for subscribers.
+//!
+//! **`accepted` means on disk.** It is sent only once the inputs are checked,
+//! the feedback id is assigned and the capture's draft (the words, the whole
+//! clip, the pre-trigger telemetry) is written with fsync. From then on a
+//! kill or a power cut does not lose it: the next start sends it marked
+//! `cut_short`. `stored` adds the post-trigger telemetry.
 
 use std::path::PathBuf;
 
@@ -57,7 +63,8 @@ pub enum ControlRequest {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ControlReply {
-    /// The trigger was accepted; the capture is under way.
+    /// The capture is on disk (its draft, fsynced) and will be sent even if
+    /// the agent stops now; the post-trigger window is under way.
     Accepted {
         /// The idempotency key of the feedback.
         feedback_id: Uuid,
