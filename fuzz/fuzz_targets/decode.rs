@@ -25,6 +25,7 @@ fuzz_target!(|bytes: &[u8]| {
             Message::Event(event) => limits.check_event(event, now_ms),
             Message::Receipt(receipt) => limits.check_receipt(receipt, now_ms),
             Message::Satisfaction(reply) => limits.check_satisfaction(reply, now_ms),
+            Message::Loss(report) => limits.check_loss(report, now_ms),
         };
     }
     assert!(
