@@ -1,12 +1,24 @@
 //! Audio files on local disk: inline clips and chunks as they arrive, and the
 //! reassembled clip once every chunk is in. Every write goes to a temporary
-//! file, is synced, and renamed into place, so a crash leaves either nothing
-//! or a whole file, never half of one.
+//! file of its own, is synced, and renamed into place, so a crash leaves
+//! either nothing or a whole file, never half of one, and two writers of one
+//! file never take each other's temporary file.
+//!
+//! Several messages of one chunked clip may be handled at once (the ingest
+//! pipeline runs handlers concurrently, and after a restart the broker
+//! redelivers the last chunk, the envelope, a chunk sent twice), and each of
+//! them may find every chunk in and reassemble. So the chunk files of one
+//! feedback are written and reassembled under a lock, and reassembly is
+//! idempotent: the clip is written only once it is whole and checked, so an
+//! existing clip means the work is done, and its chunks are gone or going.
+//! Then a second reassembly returns the clip instead of reading chunk files
+//! another one removed, and a chunk arriving after the clip is not written.
 
 use std::{
     fs::{self, File},
     io::Write,
     path::{Path, PathBuf},
+    sync::{Arc, Mutex, MutexGuard},
 };
 
 use uuid::Uuid;
@@ -32,10 +44,16 @@ pub enum AudioError {
     NotWav(Uuid, String),
 }
 
-/// The audio directory of a data directory.
+/// Locks serialising the chunk files of one feedback; a feedback takes the
+/// lock its id falls on, so unrelated feedbacks rarely wait for each other.
+const CHUNK_LOCKS: usize = 64;
+
+/// The audio directory of a data directory. Clones share their locks: make
+/// one per data directory and clone it.
 #[derive(Debug, Clone)]
 pub struct AudioFiles {
     dir: PathBuf,
+    locks: Arc<[Mutex<()>; CHUNK_LOCKS]>,
 }
 
 impl AudioFiles {
@@ -46,7 +64,33 @@ impl AudioFiles {
             path: dir.clone(),
             source,
         })?;
-        Ok(Self { dir })
+        Ok(Self {
+            dir,
+            locks: Arc::new(std::array::from_fn(|_| Mutex::new(()))),
+        })
+    }
+
+    /// Holds off other writers and assemblers of `feedback_id`'s chunks.
+    /// Taken by synchronous code only, never across an `.await`.
+    fn lock(&self, feedback_id: Uuid) -> MutexGuard<'_, ()> {
+        let stripe = (feedback_id.as_u128() % CHUNK_LOCKS as u128) as usize;
+        // A panic while holding it leaves no state behind the lock to distrust.
+        self.locks[stripe].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The directory of a feedback's chunks.
+    fn chunk_dir(&self, feedback_id: Uuid) -> PathBuf {
+        self.dir.join(feedback_id.to_string())
+    }
+
+    /// The reassembled clip of `feedback_id` and its size, if it is written.
+    fn assembled(&self, feedback_id: Uuid) -> Result<Option<(PathBuf, u64)>, AudioError> {
+        let path = self.clip_path(feedback_id);
+        match fs::metadata(&path) {
+            Ok(meta) => Ok(Some((path, meta.len()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(AudioError::Io { path, source }),
+        }
     }
 
     /// Path of a feedback's complete clip.
@@ -61,25 +105,46 @@ impl AudioFiles {
         Ok(path)
     }
 
-    /// Writes one chunk durably and returns its path.
+    /// Writes one chunk durably and returns its path. Once the clip is
+    /// reassembled a chunk (a redelivery) is not written again: its path is
+    /// returned, and the chunk is already recorded.
     pub fn write_chunk(
         &self,
         feedback_id: Uuid,
         index: u32,
         bytes: &[u8],
     ) -> Result<PathBuf, AudioError> {
-        let dir = self.dir.join(feedback_id.to_string());
-        fs::create_dir_all(&dir).map_err(|source| AudioError::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        let dir = self.chunk_dir(feedback_id);
         let path = dir.join(format!("chunk-{index:04}"));
-        write_durably(&path, bytes)?;
-        Ok(path)
+        let _serial = self.lock(feedback_id);
+        if self.assembled(feedback_id)?.is_some() {
+            return Ok(path);
+        }
+        let written = fs::create_dir_all(&dir)
+            .map_err(|source| AudioError::Io {
+                path: dir.clone(),
+                source,
+            })
+            .and_then(|()| write_durably(&path, bytes));
+        match written {
+            Ok(()) => Ok(path),
+            // Another process on this directory reassembled the clip and
+            // removed the chunks while this one was writing.
+            Err(AudioError::Io { ref source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound
+                    && self.assembled(feedback_id)?.is_some() =>
+            {
+                Ok(path)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Joins the chunks at `paths`, checks length, CRC and WAV format, writes
-    /// the clip, and removes the chunk files.
+    /// the clip, and removes the chunk files. When the clip is already
+    /// written (by a concurrent or an earlier reassembly, perhaps one a
+    /// crash cut short before its chunks were removed or its state stored),
+    /// returns it and removes what is left of the chunks.
     pub fn assemble(
         &self,
         feedback_id: Uuid,
@@ -87,13 +152,45 @@ impl AudioFiles {
         paths: &[(u32, String)],
         limits: &Limits,
     ) -> Result<(PathBuf, u64), AudioError> {
+        let _serial = self.lock(feedback_id);
+        let clip = match self.assembled(feedback_id)? {
+            Some(clip) => clip,
+            None => match self.reassemble(feedback_id, payload, paths, limits)? {
+                Joined::Now(bytes) => (self.write_clip(feedback_id, &bytes)?, bytes.len() as u64),
+                Joined::Before(clip) => clip,
+            },
+        };
+        let _ = fs::remove_dir_all(self.chunk_dir(feedback_id));
+        Ok(clip)
+    }
+
+    /// The checked clip from the chunks at `paths`, or the written clip when
+    /// a chunk file is gone because a reassembly elsewhere (another process
+    /// on this directory) finished meanwhile.
+    fn reassemble(
+        &self,
+        feedback_id: Uuid,
+        payload: &AudioPayload,
+        paths: &[(u32, String)],
+        limits: &Limits,
+    ) -> Result<Joined, AudioError> {
         let mut reassembly = AudioReassembly::new(payload, limits.max_audio_bytes)
             .map_err(|e| AudioError::Reassembly(feedback_id, e))?;
         for (index, path) in paths {
-            let data = fs::read(path).map_err(|source| AudioError::Io {
-                path: path.into(),
-                source,
-            })?;
+            let data = match fs::read(path) {
+                Ok(data) => data,
+                Err(source) => {
+                    if source.kind() == std::io::ErrorKind::NotFound {
+                        if let Some(clip) = self.assembled(feedback_id)? {
+                            return Ok(Joined::Before(clip));
+                        }
+                    }
+                    return Err(AudioError::Io {
+                        path: path.into(),
+                        source,
+                    });
+                }
+            };
             reassembly
                 .insert(*index, data)
                 .map_err(|e| AudioError::Reassembly(feedback_id, e))?;
@@ -102,10 +199,16 @@ impl AudioFiles {
             .finish()
             .map_err(|e| AudioError::Reassembly(feedback_id, e))?;
         check_wav(feedback_id, &bytes)?;
-        let path = self.write_clip(feedback_id, &bytes)?;
-        let _ = fs::remove_dir_all(self.dir.join(feedback_id.to_string()));
-        Ok((path, bytes.len() as u64))
+        Ok(Joined::Now(bytes))
     }
+}
+
+/// What [`AudioFiles::reassemble`] found.
+enum Joined {
+    /// The clip, joined and checked now, to be written.
+    Now(Vec<u8>),
+    /// The clip written before, and its size.
+    Before((PathBuf, u64)),
 }
 
 /// Checks that `bytes` is a 16-bit PCM WAV file whose data fits its length.
@@ -137,7 +240,9 @@ fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), AudioError> {
         path: path.to_path_buf(),
         source,
     };
-    let tmp = path.with_extension("tmp");
+    // A temporary file of this write's own: two writers of one file (a chunk
+    // delivered twice at once) must not rename each other's away.
+    let tmp = path.with_extension(format!("{}.tmp", Uuid::now_v7().simple()));
     let mut file = File::create(&tmp).map_err(io)?;
     file.write_all(bytes).map_err(io)?;
     file.sync_all().map_err(io)?;
