@@ -142,7 +142,7 @@ impl Store {
     /// The feedback linked to case `id`, oldest link first.
     async fn occurrences(&self, id: i64) -> Result<Vec<Occurrence>, StoreError> {
         let rows = sqlx::query(
-            "SELECT cf.feedback_id, f.vin, cf.linked_at_ms FROM case_feedback cf \
+            "SELECT cf.feedback_id, f.vin, cf.linked_at_ms, f.cut_short_reason, f.audio_status FROM case_feedback cf \
              JOIN feedback f ON f.id = cf.feedback_id WHERE cf.case_id = $1 ORDER BY cf.linked_at_ms, cf.feedback_id",
         )
         .bind(id)
@@ -157,6 +157,8 @@ impl Store {
                     )?,
                     vin: row.try_get("vin")?,
                     linked_at_ms: row.try_get("linked_at_ms")?,
+                    cut_short: row.try_get("cut_short_reason")?,
+                    audio_status: row.try_get("audio_status")?,
                 })
             })
             .collect()

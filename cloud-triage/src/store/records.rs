@@ -162,6 +162,11 @@ pub struct Occurrence {
     pub vin: String,
     /// When it was linked, Unix ms.
     pub linked_at_ms: i64,
+    /// Why its capture was cut short (`agent_stopped`: the car was stopped
+    /// inside the post-trigger window), when it was.
+    pub cut_short: Option<String>,
+    /// Its clip's state: `incomplete` when the car lost a chunk for good.
+    pub audio_status: String,
 }
 
 /// A known issue or similar case found for a case's feedback.
