@@ -19,11 +19,11 @@ use tokio::{
 use crate::{
     api::{self, ApiState},
     audio::AudioFiles,
-    broker::EmbeddedBroker,
+    broker::{EmbeddedBroker, IngestSession},
     config::{MqttSource, ServiceConfig},
     downlink::{self, DownlinkTracker},
     ingest::{
-        mqtt_loop::{run_event_loop, run_pipeline, MqttStatus},
+        mqtt_loop::{run_event_loop, run_pipeline, Drain, MqttStatus, STOP_LIMIT},
         IngestHandler,
     },
     mqtt::{downlink_options, triage_options, BrokerUrl},
@@ -41,6 +41,10 @@ pub struct Service {
     /// MQTT connection state.
     pub mqtt: Arc<MqttStatus>,
     stop: watch::Sender<bool>,
+    /// The embedded broker, closed to vehicles first when stopping.
+    broker: Option<EmbeddedBroker>,
+    /// Ingest's event loop and pipeline: they may take up to [`STOP_LIMIT`].
+    ingest: Vec<JoinHandle<()>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -56,16 +60,31 @@ impl Service {
             .with_context(|| format!("opening the database {}", redact(&config.database_url())))?;
         let audio = AudioFiles::new(&config.data_dir)?;
 
-        let mqtt_url = match &config.mqtt {
+        // On the embedded broker, ingest's session exists before anything
+        // listens (see `broker`), and the service's own connections use its
+        // internal listener.
+        let (embedded, mqtt_url, own_url, drain) = match &config.mqtt {
             MqttSource::Embedded(addr) => {
-                let addr = *addr;
-                tokio::task::spawn_blocking(move || EmbeddedBroker::start(addr))
-                    .await??
-                    .url()
+                let (addr, client_id, filter) = (
+                    *addr,
+                    config.client_id.clone(),
+                    config.subscription_filter(),
+                );
+                let embedded = tokio::task::spawn_blocking(move || {
+                    let session = IngestSession {
+                        client_id: &client_id,
+                        filter: &filter,
+                    };
+                    EmbeddedBroker::start(addr, session)
+                })
+                .await??;
+                let (url, own_url) = (embedded.url(), embedded.internal_url());
+                let drain = Drain::UntilMarker(embedded.end_marker().to_string());
+                (Some(embedded), url, own_url, drain)
             }
-            MqttSource::External(url) => url.clone(),
+            MqttSource::External(url) => (None, url.clone(), url.clone(), Drain::Now),
         };
-        let broker = BrokerUrl::parse(&mqtt_url)?;
+        let broker = BrokerUrl::parse(&own_url)?;
         let ca = config.mqtt_ca_file.as_deref();
         let (client, eventloop) =
             rumqttc::AsyncClient::new(triage_options(&broker, &config.client_id, ca)?, 1024);
@@ -86,15 +105,16 @@ impl Service {
             "triage ready"
         );
 
+        let mut ingest = vec![tokio::spawn(run_event_loop(
+            client.clone(),
+            eventloop,
+            publish_tx,
+            status.clone(),
+            config.subscription_filter(),
+            drain,
+            stopped(stop_rx.clone()),
+        ))];
         let mut tasks = vec![
-            tokio::spawn(run_event_loop(
-                client.clone(),
-                eventloop,
-                publish_tx,
-                status.clone(),
-                config.subscription_filter(),
-                stopped(stop_rx.clone()),
-            )),
             tokio::spawn(downlink::run_event_loop(
                 downlink_client.clone(),
                 downlink_eventloop,
@@ -162,11 +182,12 @@ impl Service {
             }
             None => tracing::info!("speech recognition off: clips are stored untranscribed"),
         }
-        tasks.push(tokio::spawn(run_pipeline(
+        ingest.push(tokio::spawn(run_pipeline(
             client.clone(),
             publish_rx,
             handler,
             config.ingest_concurrency,
+            status.clone(),
         )));
         tasks.push(tokio::spawn(crate::knowledge::run_indexer(
             store.clone(),
@@ -212,6 +233,8 @@ impl Service {
             store,
             mqtt: status,
             stop,
+            broker: embedded,
+            ingest,
             tasks,
         })
     }
@@ -228,13 +251,26 @@ impl Service {
         Ok(())
     }
 
-    /// Stops every task: in-flight messages finish and are acknowledged,
-    /// nothing new is taken.
-    pub async fn shutdown(self) {
+    /// Stops every task. Ingest commits and acknowledges what it took; on
+    /// the embedded broker, vehicles are cut off first and ingest takes
+    /// everything the broker acknowledged to them (up to [`STOP_LIMIT`]), as
+    /// they have deleted it. Nothing else new is taken.
+    pub async fn shutdown(mut self) {
+        if let Some(broker) = self.broker.as_mut() {
+            broker.close_to_vehicles().await;
+            if let Err(e) = broker.publish_end_marker().await {
+                tracing::error!(error = %e, "no end marker; ingest drains until its stop limit");
+            }
+        }
         let _ = self.stop.send(true);
+        let limit = STOP_LIMIT + std::time::Duration::from_secs(10);
+        for task in self.ingest {
+            let _ = tokio::time::timeout(limit, task).await;
+        }
         for task in self.tasks {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
         }
+        drop(self.broker);
     }
 }
 

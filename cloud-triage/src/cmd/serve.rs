@@ -73,7 +73,10 @@ impl ServeArgs {
     }
 }
 
-/// Runs until Ctrl-C or SIGTERM.
+/// Runs until Ctrl-C or SIGTERM, then stops gracefully: ingest commits and
+/// acknowledges what it holds (on the embedded broker, everything the broker
+/// acknowledged to cars) before the process exits. A second signal exits at
+/// once, losing what the embedded broker still holds.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let service = Service::start(args.config()?).await?;
     eprintln!(
@@ -81,8 +84,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         service.http_addr, service.mqtt_url
     );
     shutdown_signal().await;
-    tracing::info!("shutting down");
-    service.shutdown().await;
+    tracing::info!("shutting down: finishing ingest (a second Ctrl-C or SIGTERM exits at once)");
+    tokio::select! {
+        _ = service.shutdown() => tracing::info!("stopped"),
+        _ = shutdown_signal() => tracing::warn!("second signal: exiting without finishing ingest"),
+    }
     Ok(())
 }
 

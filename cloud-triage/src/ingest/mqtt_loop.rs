@@ -3,44 +3,103 @@
 //! ingest pipeline. (The downlink publishes on its own connection, see
 //! [`crate::mqtt::downlink_options`].) The pipeline runs up to N handlers
 //! at once but acknowledges strictly in arrival order, each message only after
-//! its handler committed — a crash before that means redelivery, never loss.
+//! its handler committed — a crash before that means redelivery by a broker
+//! that keeps the session (on the embedded broker, see [`crate::broker`]).
+//!
+//! Stopping ([`Drain`]): the event loop stops taking publishes (at once, or
+//! on the embedded broker at its end marker), the pipeline commits and
+//! acknowledges what it took, then sends DISCONNECT; the event loop is polled
+//! until that DISCONNECT is written, so the PUBACKs before it reach the broker.
 
 use std::{
     future::Future,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
     time::Duration,
 };
 
 use futures::stream::{FuturesOrdered, StreamExt};
-use rumqttc::{AsyncClient, Event, EventLoop, Incoming, Publish, QoS};
-use tokio::sync::mpsc;
+use rumqttc::{AsyncClient, Event, EventLoop, Incoming, Outgoing, Publish, QoS};
+use tokio::{sync::mpsc, time::Instant};
 
 use crate::ingest::IngestHandler;
 
-/// Shared flags the API reports.
+/// Shared flags and counters the API and the logs report.
 #[derive(Debug, Default)]
 pub struct MqttStatus {
     /// Connected and subscribed.
     pub subscribed: AtomicBool,
+    /// Publishes handed to the pipeline.
+    pub taken: AtomicU64,
+    /// Publishes the pipeline committed and acknowledged.
+    pub acknowledged: AtomicU64,
 }
 
-/// Polls the event loop until `shutdown` resolves.
+impl MqttStatus {
+    /// Taken and not yet acknowledged: what a stop has to finish.
+    pub fn unfinished(&self) -> u64 {
+        let taken = self.taken.load(Ordering::SeqCst);
+        taken.saturating_sub(self.acknowledged.load(Ordering::SeqCst))
+    }
+}
+
+/// The longest a stop may take: draining what the broker holds, committing
+/// it and sending the PUBACKs. Past it the event loop gives up (see
+/// [`Drain`] for what that loses).
+pub const STOP_LIMIT: Duration = Duration::from_secs(120);
+
+/// What ingest takes once the service is told to stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drain {
+    /// External broker: nothing new. Publishes already taken are committed
+    /// and acknowledged; the broker keeps the rest for the persistent session.
+    Now,
+    /// Embedded broker: everything up to the publish on this topic, the end
+    /// marker the broker appends once no vehicle can be acknowledged any more
+    /// ([`crate::broker::EmbeddedBroker::publish_end_marker`]). Those
+    /// messages exist nowhere else: their cars have deleted them.
+    UntilMarker(String),
+}
+
+/// Polls the event loop and hands publishes to the pipeline. Once `shutdown`
+/// resolves it takes what `drain` says, closes the pipeline's channel, and
+/// keeps polling until the pipeline has sent its last PUBACK and the
+/// DISCONNECT behind it (or [`STOP_LIMIT`] passed).
 pub async fn run_event_loop(
     client: AsyncClient,
     mut eventloop: EventLoop,
     publishes: mpsc::UnboundedSender<Publish>,
     status: Arc<MqttStatus>,
     filter: String,
+    drain: Drain,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
     let mut backoff = Duration::from_millis(200);
+    // `None` once the pipeline's channel is closed: nothing more is taken.
+    let mut publishes = Some(publishes);
+    // Set when the stop began; the loop ends by then at the latest.
+    let mut stop_by: Option<Instant> = None;
     loop {
+        let deadline = stop_by.unwrap_or_else(|| Instant::now() + STOP_LIMIT);
         let event = tokio::select! {
-            _ = &mut shutdown => break,
+            _ = &mut shutdown, if stop_by.is_none() => {
+                stop_by = Some(Instant::now() + STOP_LIMIT);
+                begin_stop(&drain, &mut publishes, &status);
+                continue;
+            }
+            _ = tokio::time::sleep_until(deadline), if stop_by.is_some() => {
+                tracing::error!(
+                    limit = ?STOP_LIMIT,
+                    unfinished = status.unfinished(),
+                    channel_closed = publishes.is_none(),
+                    "ingest did not finish stopping in time; what it had not committed is \
+                     redelivered by an external broker, lost with the embedded one"
+                );
+                break;
+            }
             event = eventloop.poll() => event,
         };
         match event {
@@ -62,16 +121,48 @@ pub async fn run_event_loop(
                 tracing::info!("subscribed to vehicle feedback");
             }
             Ok(Event::Incoming(Incoming::Publish(publish))) => {
-                if publishes.send(publish).is_err() {
-                    break;
+                if matches!(&drain, Drain::UntilMarker(marker) if *marker == publish.topic) {
+                    // Everything before it is taken. It is not acknowledged:
+                    // the session ends with the process.
+                    tracing::info!(
+                        unfinished = status.unfinished(),
+                        "end of the embedded broker's log reached; finishing what was taken"
+                    );
+                    publishes = None;
+                    stop_by.get_or_insert_with(|| Instant::now() + STOP_LIMIT);
+                    continue;
                 }
+                // Not taken once the channel is closed: never acknowledged,
+                // so the broker keeps it.
+                if let Some(tx) = &publishes {
+                    if tx.send(publish).is_ok() {
+                        status.taken.fetch_add(1, Ordering::SeqCst);
+                    } else {
+                        publishes = None;
+                    }
+                }
+            }
+            // The pipeline sends DISCONNECT after its last PUBACK.
+            Ok(Event::Outgoing(Outgoing::Disconnect)) if publishes.is_none() => {
+                tracing::info!(
+                    acknowledged = status.acknowledged.load(Ordering::SeqCst),
+                    "ingest stopped; every message it took is committed and acknowledged"
+                );
+                return;
             }
             Ok(_) => {}
             Err(e) => {
                 status.subscribed.store(false, Ordering::SeqCst);
+                if stop_by.is_some() && publishes.is_none() {
+                    tracing::warn!(error = %e, "MQTT connection lost while stopping; unacknowledged messages are redelivered");
+                    break;
+                }
                 tracing::warn!(error = %e, retry_in = ?backoff, "MQTT connection lost");
                 tokio::select! {
-                    _ = &mut shutdown => break,
+                    _ = &mut shutdown, if stop_by.is_none() => {
+                        stop_by = Some(Instant::now() + STOP_LIMIT);
+                        begin_stop(&drain, &mut publishes, &status);
+                    }
                     _ = tokio::time::sleep(jittered(backoff)) => {}
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(10));
@@ -81,19 +172,48 @@ pub async fn run_event_loop(
     let _ = client.try_disconnect();
 }
 
+/// The stop began: with [`Drain::Now`] nothing more is taken.
+fn begin_stop(
+    drain: &Drain,
+    publishes: &mut Option<mpsc::UnboundedSender<Publish>>,
+    status: &MqttStatus,
+) {
+    let unfinished = status.unfinished();
+    match drain {
+        Drain::Now => {
+            *publishes = None;
+            tracing::info!(
+                unfinished,
+                "stopping: finishing the messages taken; the broker keeps the rest"
+            );
+        }
+        Drain::UntilMarker(_) if publishes.is_none() => tracing::info!(
+            unfinished,
+            "stopping: finishing what was taken up to the embedded broker's end marker"
+        ),
+        Drain::UntilMarker(_) => tracing::info!(
+            unfinished,
+            "stopping: taking what the embedded broker acknowledged, up to its end marker"
+        ),
+    }
+}
+
 /// Processes publishes with up to `concurrency` handlers in flight and
-/// acknowledges each, in arrival order, after its commit.
+/// acknowledges each, in arrival order, after its commit. When the channel
+/// closes it finishes what it took, acknowledges it, and asks for a
+/// DISCONNECT behind the last PUBACK.
 pub async fn run_pipeline(
     client: AsyncClient,
     mut publishes: mpsc::UnboundedReceiver<Publish>,
     handler: IngestHandler,
     concurrency: usize,
+    status: Arc<MqttStatus>,
 ) {
     let mut in_flight = FuturesOrdered::new();
     loop {
         tokio::select! {
             biased;
-            Some(publish) = in_flight.next(), if !in_flight.is_empty() => ack(&client, publish).await,
+            Some(publish) = in_flight.next(), if !in_flight.is_empty() => ack(&client, publish, &status).await,
             received = publishes.recv(), if in_flight.len() < concurrency => match received {
                 Some(publish) => in_flight.push_back(handle_until_committed(handler.clone(), publish)),
                 None => break,
@@ -102,14 +222,20 @@ pub async fn run_pipeline(
         }
     }
     while let Some(publish) = in_flight.next().await {
-        ack(&client, publish).await;
+        ack(&client, publish, &status).await;
+    }
+    if let Err(e) = client.disconnect().await {
+        tracing::debug!(error = %e, "no DISCONNECT: the event loop has ended");
     }
 }
 
-async fn ack(client: &AsyncClient, publish: Publish) {
-    if let Err(e) = client.ack(&publish).await {
+async fn ack(client: &AsyncClient, publish: Publish, status: &MqttStatus) {
+    match client.ack(&publish).await {
+        Ok(()) => {
+            status.acknowledged.fetch_add(1, Ordering::SeqCst);
+        }
         // The broker will redeliver after reconnecting; the store is idempotent.
-        tracing::warn!(error = %e, pkid = publish.pkid, "could not send PUBACK");
+        Err(e) => tracing::warn!(error = %e, pkid = publish.pkid, "could not send PUBACK"),
     }
 }
 
