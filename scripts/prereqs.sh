@@ -8,6 +8,9 @@
 #   PostgreSQL      at 127.0.0.1:5432, trust auth, database `test` (same rule)
 #
 # Everything else (embedded broker, SQLite) is built into the binaries.
+# cargo-deny (pinned) is installed by scripts/deny.sh, which scripts/test.sh
+# runs, not here: the demo does not need it. It checks against the advisory
+# snapshot in ../shared/advisory-db (see README, "Supply chain").
 set -uo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1; }
