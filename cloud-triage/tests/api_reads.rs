@@ -103,6 +103,54 @@ async fn a_case_and_its_feedback_read_back_with_every_field() {
 }
 
 #[tokio::test]
+async fn a_vehicle_shows_its_feedback_and_the_records_its_car_reported_lost() {
+    let api = serve(true).await;
+    let (feedback_id, case_id) = ingest(&api.store, Some("the boot will not open")).await;
+    let never = uuid::Uuid::now_v7();
+    let report = qloop_protocol::LossReport {
+        report_id: uuid::Uuid::now_v7(),
+        vin: VIN.into(),
+        feedback_id: Some(never),
+        lost: qloop_protocol::LostMessage::Feedback,
+        reason: "outbox record 00000000000000000003.qlm unreadable: checksum mismatch".into(),
+        resent: false,
+        detected_at_ms: 1_717_000_002_000,
+    };
+    assert!(api
+        .store
+        .record_loss(&report, 1_717_000_003_000)
+        .await
+        .unwrap());
+
+    let (status, vehicle) = get(format!("{}/api/vehicles/{VIN}", api.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(vehicle["feedback"][0]["id"], feedback_id.to_string());
+    assert_eq!(vehicle["feedback"][0]["case_id"], case_id);
+    assert_eq!(vehicle["losses"][0]["feedback_id"], never.to_string());
+    assert_eq!(vehicle["losses"][0]["lost"], "feedback");
+    assert_eq!(vehicle["losses"][0]["feedback_arrived"], false);
+    assert_eq!(vehicle["lost_feedback"], 1);
+
+    let (status, body) = get(format!("{}/api/vehicles/not-a-vin", api.base)).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = get(format!("{}/api/vehicles/1FTFW1ET5DFC10312", api.base)).await;
+    assert_eq!(status, 404);
+    let metrics = api_support::client_for(&api.base)
+        .get(format!("{}/metrics", api.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("qloop_lost_feedback 1"),
+        "the lost feedback is counted: {metrics}"
+    );
+    assert!(metrics.contains(r#"qloop_car_reported_losses{lost="feedback",resent="false"} 1"#));
+}
+
+#[tokio::test]
 async fn the_openapi_document_lists_every_route_with_schemas() {
     let api = serve(true).await;
     let (feedback_id, case_id) = ingest(&api.store, Some("x")).await;
@@ -140,7 +188,11 @@ async fn the_openapi_document_lists_every_route_with_schemas() {
         } else {
             case_id.to_string()
         };
-        let url = format!("{}{}", api.base, path.replace("{id}", &id));
+        let url = format!(
+            "{}{}",
+            api.base,
+            path.replace("{id}", &id).replace("{vin}", api_support::VIN)
+        );
         let client = api_support::client_for(&url);
         let status = match (method, path) {
             ("get", "/metrics") => {
