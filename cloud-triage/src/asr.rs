@@ -16,20 +16,10 @@ use qloop_protocol::{AudioPayload, FeedbackEnvelope, Limits, Utterance};
 use qloop_speech::{model_dir, ModelKind, TranscribeOptions, Transcriber};
 use tokio::sync::OnceCell;
 
-use crate::{
-    policy::SpeechPolicy,
-    store::{AsrRecord, ASR_TRANSCRIBED},
-};
+use crate::{domain::AsrStatus, policy::SpeechPolicy, store::AsrRecord};
 
 /// How long a failed model load is remembered before it is tried again.
 const RELOAD_AFTER: Duration = Duration::from_secs(60);
-
-/// [`AsrRecord::status`]: the head unit's transcript was at least as confident.
-pub const ASR_KEPT_HEAD_UNIT: &str = "kept_head_unit";
-/// [`AsrRecord::status`]: nothing was said in the clip.
-pub const ASR_NO_SPEECH: &str = "no_speech";
-/// [`AsrRecord::status`]: the clip could not be transcribed (see `error`).
-pub const ASR_FAILED: &str = "failed";
 
 /// The cloud's transcriber, loaded on first use.
 pub struct Asr {
@@ -110,7 +100,7 @@ impl Asr {
     ) -> (AsrRecord, Option<Utterance>) {
         let started = Instant::now();
         let mut record = AsrRecord {
-            status: ASR_FAILED.into(),
+            status: AsrStatus::Failed,
             model: format!("whisper-{}", self.kind),
             language: None,
             elapsed_ms: 0,
@@ -138,19 +128,19 @@ impl Asr {
         record.language = Some(transcript.language.clone());
         let text = cut_to_bytes(transcript.text.trim(), self.max_transcript_bytes);
         if transcript.no_speech || text.is_empty() {
-            record.status = ASR_NO_SPEECH.into();
+            record.status = AsrStatus::NoSpeech;
             return (record, None);
         }
         let cloud_confidence = transcript.confidence.unwrap_or(0.0);
         if let Some(u) = head_unit.filter(|u| !u.transcript.trim().is_empty()) {
             if u.confidence.unwrap_or(1.0) >= cloud_confidence {
-                record.status = ASR_KEPT_HEAD_UNIT.into();
+                record.status = AsrStatus::KeptHeadUnit;
                 return (record, None);
             }
             record.head_unit_transcript = Some(u.transcript.clone());
             record.head_unit_confidence = u.confidence.map(f64::from);
         }
-        record.status = ASR_TRANSCRIBED.into();
+        record.status = AsrStatus::Transcribed;
         let words = Utterance {
             transcript: text.to_string(),
             confidence: Some(cloud_confidence),

@@ -11,11 +11,9 @@ use anyhow::Context;
 use qloop_knowledge::{import::parse_known_issues, KnowledgeIndex};
 
 use crate::{
+    domain::MatchKind,
     now_ms,
-    store::{
-        ingest::{KNOWN_ISSUE, SIMILAR_CASE},
-        CaseMatch, Store,
-    },
+    store::{CaseMatch, Store},
 };
 
 /// The index folder inside a data directory.
@@ -347,8 +345,12 @@ impl Vectors {
         let q = qloop_knowledge::search::plain_query(text);
         let mut out = Vec::new();
         for (kind, limit, label) in [
-            (DocKind::KnownIssue, policy.known_issues, KNOWN_ISSUE),
-            (DocKind::Case, policy.similar_cases, SIMILAR_CASE),
+            (
+                DocKind::KnownIssue,
+                policy.known_issues,
+                MatchKind::KnownIssue,
+            ),
+            (DocKind::Case, policy.similar_cases, MatchKind::SimilarCase),
         ] {
             if limit == 0 {
                 continue;
@@ -370,7 +372,7 @@ impl Vectors {
                             .get(&h.id)
                             .map(|d| f64::from(qloop_knowledge::linking::cosine(d, vector))),
                         doc_id: h.id,
-                        kind: label.to_string(),
+                        kind: label,
                         score: f64::from(h.score),
                         title: h.title,
                         containment: h.doc.containment,
@@ -378,7 +380,7 @@ impl Vectors {
                     }
                 })),
                 Err(e) => {
-                    tracing::warn!(error = %e, kind = label, "knowledge search for triage failed")
+                    tracing::warn!(error = %e, kind = %label, "knowledge search for triage failed")
                 }
             }
         }

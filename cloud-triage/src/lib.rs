@@ -8,6 +8,7 @@
 //! - [`ingest`]: the MQTT loop: decode, validate, commit, then acknowledge.
 //! - [`audio`]: audio files on disk (inline clips and reassembled chunks).
 //! - [`downlink`]: publishes queued events to cars and records their PUBACKs.
+//! - [`domain`]: the case rules and states as plain types and functions (no I/O).
 //! - [`store`]: SQLite or PostgreSQL behind one schema and one code path.
 //! - [`asr`]: transcribes clips that came without a (good) transcript.
 //! - [`triage`]: category, department, severity and confidence for each feedback.
@@ -22,6 +23,7 @@ pub mod audio;
 pub mod broker;
 pub mod cmd;
 pub mod config;
+pub mod domain;
 pub mod downlink;
 pub mod ingest;
 pub mod knowledge;

@@ -52,14 +52,7 @@ use crate::store::{
 };
 
 /// The event kinds an endpoint may subscribe to.
-pub const KNOWN_KINDS: &[&str] = &[
-    "case_opened",
-    "escalated",
-    "emerging_issue",
-    "breached",
-    "resolved",
-    "reopened",
-];
+pub const KNOWN_KINDS: &[&str] = crate::domain::NotificationKind::NAMES;
 /// Requests in flight at once per endpoint (so a slow endpoint cannot take
 /// the others' turns).
 const MAX_IN_FLIGHT: usize = 16;

@@ -98,3 +98,51 @@ async fn unknown_fields_and_bad_values_are_422s_and_broken_json_is_a_400() {
     assert_eq!(status, 404);
     error_message(&reply, "not_found");
 }
+
+#[tokio::test]
+async fn an_unknown_severity_or_category_is_a_422_naming_the_allowed_values() {
+    let api = serve(true).await;
+    let (_, case_id) = ingest(&api.store, Some("mirror folds in")).await;
+    let url = format!("{}/api/cases/{case_id}", api.base);
+    for (body, named) in [
+        (
+            json!({"set": {"severity": "Major"}}),
+            &["\"Major\"", "major", "minor", "unassessed"][..],
+        ),
+        (
+            json!({"set": {"category": "no_such"}}),
+            &[
+                "\"no_such\"",
+                "brakes",
+                "hvac",
+                "needs_human_triage",
+                "untriaged",
+            ][..],
+        ),
+    ] {
+        let (status, reply) = patch(url.clone(), body.to_string().into()).await;
+        assert_eq!(status, 422, "{body}: {reply}");
+        let message = error_message(&reply, "unprocessable");
+        for value in named {
+            assert!(message.contains(value), "{message} names {value}");
+        }
+    }
+    let case = api.store.get_case(case_id).await.unwrap().unwrap();
+    assert_eq!(
+        (case.summary.severity, case.summary.category.as_str()),
+        (cloud_triage::domain::Severity::Unassessed, "untriaged"),
+        "nothing was stored"
+    );
+    let (status, reply) = patch(
+        url,
+        json!({"set": {"severity": "minor", "category": "hvac"}})
+            .to_string()
+            .into(),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        (&reply["severity"], &reply["category"]),
+        (&json!("minor"), &json!("hvac"))
+    );
+}

@@ -74,3 +74,32 @@ async fn a_corrupt_stored_record_is_a_500_that_hides_the_detail() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn an_unknown_status_severity_or_category_filter_is_a_400_naming_the_allowed_values() {
+    let api = serve(true).await;
+    ingest(&api.store, Some("mirror folds in")).await;
+    for (query, allowed) in [
+        (
+            "status=bogus",
+            &["new", "acknowledged", "effectiveness_verified", "cancelled"][..],
+        ),
+        ("severity=Major", &["major", "minor", "unassessed"][..]),
+        ("category=no_such", &["brakes", "hvac", "untriaged"][..]),
+    ] {
+        let (status, body) = get(format!("{}/api/cases?{query}", api.base)).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        let message = error_message(&body, "bad_request");
+        for value in allowed {
+            assert!(message.contains(value), "{query}: {message} names {value}");
+        }
+    }
+    // A known value still filters.
+    let (status, body) = get(format!(
+        "{}/api/cases?status=new&severity=unassessed",
+        api.base
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["total"], 1);
+}

@@ -45,7 +45,7 @@ fn assessment(confidence: f64) -> Assessment {
 fn found(doc_id: &str, kind: &str, similarity: Option<f64>) -> CaseMatch {
     CaseMatch {
         doc_id: doc_id.into(),
-        kind: kind.into(),
+        kind: kind.parse().unwrap(),
         score: 0.03,
         similarity,
         title: format!("document {doc_id}"),
@@ -136,7 +136,7 @@ on_both_backends!(an_untriaged_case_then_a_triaged_one);
 
 fn asr(head_unit_confidence: Option<f64>) -> AsrRecord {
     AsrRecord {
-        status: "transcribed".into(),
+        status: "transcribed".parse().unwrap(),
         model: "whisper-tiny.en".into(),
         language: Some("en".into()),
         elapsed_ms: 120,

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::store::access::{Caller, Role};
 use crate::{
+    domain::{fields::check_category, CaseStatus, Severity},
     now_ms,
     store::{
         records::{CaseDetail, CaseQuery, CaseSummary, Page, MAX_PAGE_LIMIT},
@@ -19,16 +20,17 @@ use crate::{
     },
 };
 
-/// Query parameters of the case listing.
+/// Query parameters of the case listing. An unknown status or severity, or
+/// a category outside the taxonomy, is a 400 that names the allowed values.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListCasesParams {
     /// Only cases in this status, e.g. `new`.
-    pub status: Option<String>,
+    pub status: Option<CaseStatus>,
     /// Only cases of this category, e.g. `untriaged`.
     pub category: Option<String>,
     /// Only cases of this severity, e.g. `unassessed`.
-    pub severity: Option<String>,
+    pub severity: Option<Severity>,
     /// Page size, 1 to 500; default 50.
     pub limit: Option<i64>,
     /// Cases to skip, 0 or more; default 0.
@@ -36,8 +38,11 @@ pub struct ListCasesParams {
 }
 
 impl ListCasesParams {
-    /// The store query, after checking the paging bounds.
-    fn into_query(self) -> Result<CaseQuery, ApiError> {
+    /// The store query, after checking the category and the paging bounds.
+    fn into_query(self, taxonomy: &qloop_models::Taxonomy) -> Result<CaseQuery, ApiError> {
+        if let Some(category) = &self.category {
+            check_category(category, taxonomy).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        }
         if let Some(limit) = self.limit.filter(|l| !(1..=MAX_PAGE_LIMIT).contains(l)) {
             return Err(ApiError::BadRequest(format!(
                 "limit must be between 1 and {MAX_PAGE_LIMIT}, got {limit}"
@@ -49,9 +54,9 @@ impl ListCasesParams {
             )));
         }
         Ok(CaseQuery {
-            status: self.status,
+            status: self.status.map(|s| s.as_str().to_string()),
             category: self.category,
-            severity: self.severity,
+            severity: self.severity.map(|s| s.as_str().to_string()),
             limit: self.limit,
             offset: self.offset,
         })
@@ -66,14 +71,14 @@ impl ListCasesParams {
     params(ListCasesParams),
     responses(
         (status = 200, description = "One page of cases", body = Page<CaseSummary>),
-        (status = 400, description = "A malformed or out-of-range parameter", body = ErrorBody),
+        (status = 400, description = "A malformed or out-of-range parameter, or an unknown status, severity or category (the allowed values named)", body = ErrorBody),
     )
 )]
 pub async fn list_cases(
     State(state): State<ApiState>,
     ApiQuery(params): ApiQuery<ListCasesParams>,
 ) -> Result<Json<Page<CaseSummary>>, ApiError> {
-    let query = params.into_query()?;
+    let query = params.into_query(state.store.taxonomy())?;
     Ok(Json(state.store.list_cases(&query).await?))
 }
 
@@ -113,7 +118,7 @@ pub async fn get_case(
         (status = 400, description = "The id or the body is malformed", body = ErrorBody),
         (status = 404, description = "No such case", body = ErrorBody),
         (status = 409, description = "The case changed since `expected_updated_at_ms`", body = ErrorBody),
-        (status = 422, description = "An unknown field or a value of the wrong kind", body = ErrorBody),
+        (status = 422, description = "An unknown field, a value of the wrong kind, or a severity or category that is none of the allowed ones (named)", body = ErrorBody),
     )
 )]
 pub async fn update_case(

@@ -58,7 +58,7 @@ pub enum Outcome {
         /// The case.
         case_id: i64,
         /// Its status after the answer (`closed` or `reopened`).
-        status: String,
+        status: crate::domain::CaseStatus,
     },
     /// A car's receipt of a downlink event.
     Receipt {
@@ -427,7 +427,8 @@ impl IngestHandler {
             confidence: fb.transcript_confidence.map(|c| c as f32),
         });
         let (true, None, Some(path)) = (
-            fb.audio.status == "complete" && asr.wants(head_unit.as_ref()),
+            fb.audio.status == crate::domain::AudioStatus::Complete
+                && asr.wants(head_unit.as_ref()),
             &fb.asr,
             fb.audio.path.as_deref(),
         ) else {

@@ -15,14 +15,14 @@ pub mod scheduler;
 pub use calendar::{Calendar, CalendarKind, WorkingTime};
 pub use policy::{SlaPolicy, SlaTargets};
 
-/// The metrics whose clocks start when a case opens.
-pub const METRICS: [&str; 3] = [ROUTE, FIRST_RESPONSE, RESOLUTION];
+pub use crate::domain::SlaMetric;
+
 /// The driver hears an update: started by the first response, restarted by
 /// every later message, stopped by the resolution.
-pub const NEXT_UPDATE: &str = "next_update";
+pub const NEXT_UPDATE: &str = SlaMetric::NextUpdate.as_str();
 /// Registered and routed to the responsible department.
-pub const ROUTE: &str = "route";
+pub const ROUTE: &str = SlaMetric::Route.as_str();
 /// The driver got a first answer.
-pub const FIRST_RESPONSE: &str = "first_response";
+pub const FIRST_RESPONSE: &str = SlaMetric::FirstResponse.as_str();
 /// The issue was resolved (effectiveness verified).
-pub const RESOLUTION: &str = "resolution";
+pub const RESOLUTION: &str = SlaMetric::Resolution.as_str();

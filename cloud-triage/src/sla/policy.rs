@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{calendar::Calendar, FIRST_RESPONSE, NEXT_UPDATE, RESOLUTION, ROUTE};
+use super::{calendar::Calendar, SlaMetric};
+use crate::domain::Severity;
 
 /// Targets for one class of case, in minutes of working time.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -37,15 +38,14 @@ impl Default for SlaTargets {
 
 impl SlaTargets {
     /// The target of `metric`, ms.
-    pub fn target_ms(&self, metric: &str) -> Option<i64> {
+    pub fn target_ms(&self, metric: SlaMetric) -> i64 {
         let minutes = match metric {
-            ROUTE => self.route_minutes,
-            FIRST_RESPONSE => self.first_response_minutes,
-            RESOLUTION => self.resolution_minutes,
-            NEXT_UPDATE => self.next_update_minutes,
-            _ => return None,
+            SlaMetric::Route => self.route_minutes,
+            SlaMetric::FirstResponse => self.first_response_minutes,
+            SlaMetric::Resolution => self.resolution_minutes,
+            SlaMetric::NextUpdate => self.next_update_minutes,
         };
-        Some(i64::from(minutes) * 60_000)
+        i64::from(minutes) * 60_000
     }
 }
 
@@ -90,11 +90,11 @@ impl Default for SlaPolicy {
 
 impl SlaPolicy {
     /// The targets of a case.
-    pub fn targets(&self, severity: &str, category: &str) -> SlaTargets {
+    pub fn targets(&self, severity: Severity, category: &str) -> SlaTargets {
         if let Some(t) = self.categories.get(category) {
             return *t;
         }
-        if severity == qloop_models::severity::MAJOR {
+        if severity.is_major() {
             self.major
         } else {
             self.default

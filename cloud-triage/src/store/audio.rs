@@ -10,10 +10,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{rows::to_bigint, Store, StoreError};
-
-/// The audio states a feedback row may hold.
-/// `incomplete`: chunked, and the car reported a chunk lost for good.
-pub const AUDIO_STATUSES: [&str; 5] = ["none", "partial", "complete", "corrupt", "incomplete"];
+use crate::domain::AudioStatus;
 
 impl Store {
     /// Records chunk `index` of `total` for `feedback_id`, stored at `path`. A repeat is ignored.
@@ -61,7 +58,8 @@ impl Store {
             .collect()
     }
 
-    /// Sets the audio state of `feedback_id` (one of [`AUDIO_STATUSES`]) with the clip's path and size.
+    /// Sets the audio state of `feedback_id` (an [`AudioStatus`] by its text)
+    /// with the clip's path and size.
     pub async fn set_audio(
         &self,
         feedback_id: Uuid,
@@ -69,13 +67,11 @@ impl Store {
         path: Option<&str>,
         bytes: Option<u64>,
     ) -> Result<(), StoreError> {
-        if !AUDIO_STATUSES.contains(&status) {
-            return Err(StoreError::Conflict(format!(
-                "unknown audio status {status:?}"
-            )));
-        }
+        let status: AudioStatus = status
+            .parse()
+            .map_err(|e: crate::domain::UnknownValue| StoreError::Conflict(e.to_string()))?;
         let result = sqlx::query("UPDATE feedback SET audio_status = $1, audio_path = $2, audio_bytes = COALESCE($3, audio_bytes) WHERE id = $4")
-            .bind(status)
+            .bind(status.as_str())
             .bind(path)
             .bind(bytes.map(to_bigint))
             .bind(feedback_id.to_string())

@@ -2,12 +2,14 @@
 
 use sqlx::{any::AnyRow, Row};
 
+use crate::domain::{CaseStatus, Severity};
+
 use super::{
     records::{
         CaseDetail, CaseQuery, CaseSummary, HistoryEntry, Ica, Occurrence, Page, Pca, RootCause,
         Verification,
     },
-    rows::{flag_column, json_column, uuid_column},
+    rows::{enum_column, flag_column, json_column, uuid_column},
     Store, StoreError,
 };
 
@@ -18,7 +20,18 @@ const SUMMARY_COLUMNS: &str =
 
 impl Store {
     /// Cases matching `q`, newest first, one page of them.
+    /// An unknown status or severity, or a category outside the taxonomy,
+    /// is refused naming the allowed values.
     pub async fn list_cases(&self, q: &CaseQuery) -> Result<Page<CaseSummary>, StoreError> {
+        if let Some(status) = &q.status {
+            status.parse::<CaseStatus>()?;
+        }
+        if let Some(severity) = &q.severity {
+            severity.parse::<Severity>()?;
+        }
+        if let Some(category) = &q.category {
+            crate::domain::fields::check_category(category, self.taxonomy())?;
+        }
         let filters: Vec<(&str, &str)> = [
             ("status", &q.status),
             ("category", &q.category),
@@ -158,7 +171,10 @@ impl Store {
                     vin: row.try_get("vin")?,
                     linked_at_ms: row.try_get("linked_at_ms")?,
                     cut_short: row.try_get("cut_short_reason")?,
-                    audio_status: row.try_get("audio_status")?,
+                    audio_status: enum_column(
+                        row.try_get("audio_status")?,
+                        "feedback.audio_status",
+                    )?,
                 })
             })
             .collect()
@@ -191,10 +207,10 @@ impl Store {
 fn summary_from_row(row: &AnyRow) -> Result<CaseSummary, StoreError> {
     Ok(CaseSummary {
         id: row.try_get("id")?,
-        status: row.try_get("status")?,
+        status: enum_column(row.try_get("status")?, "cases.status")?,
         category: row.try_get("category")?,
         department: row.try_get("department")?,
-        severity: row.try_get("severity")?,
+        severity: enum_column(row.try_get("severity")?, "cases.severity")?,
         title: row.try_get("title")?,
         vehicle_count: row.try_get("vehicle_count")?,
         occurrence_count: row.try_get("occurrences")?,

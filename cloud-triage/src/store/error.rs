@@ -25,3 +25,16 @@ pub enum StoreError {
     #[error("unsupported database URL (expected sqlite:// or postgres://): {0}")]
     UnsupportedUrl(String),
 }
+
+impl From<crate::domain::Refusal> for StoreError {
+    fn from(refusal: crate::domain::Refusal) -> Self {
+        Self::Invalid(refusal.to_string())
+    }
+}
+
+impl From<crate::domain::UnknownValue> for StoreError {
+    /// A caller's value that is none of the allowed ones.
+    fn from(unknown: crate::domain::UnknownValue) -> Self {
+        Self::Invalid(unknown.to_string())
+    }
+}

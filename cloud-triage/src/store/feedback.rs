@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{
     records::{AsrRecord, AudioInfo, Consent, CutShortInfo, FeedbackDetail},
-    rows::{flag_column, json_column, uuid_column},
+    rows::{enum_column, flag_column, json_column, uuid_column},
     Store, StoreError,
 };
 
@@ -26,15 +26,18 @@ impl Store {
             model_year: row.try_get("model_year")?,
             captured_at_ms: row.try_get("captured_at_ms")?,
             received_at_ms: row.try_get("received_at_ms")?,
-            trigger: row.try_get("trigger_kind")?,
+            trigger: enum_column(row.try_get("trigger_kind")?, "feedback.trigger_kind")?,
             locale: row.try_get("locale")?,
             transcript: row.try_get("transcript")?,
-            transcript_source: row.try_get("transcript_source")?,
+            transcript_source: row
+                .try_get::<Option<String>, _>("transcript_source")?
+                .map(|s| enum_column(&s, "feedback.transcript_source"))
+                .transpose()?,
             transcript_confidence: row.try_get("transcript_confidence")?,
             asr: match row.try_get::<Option<String>, _>("asr_status")? {
                 None => None,
                 Some(status) => Some(AsrRecord {
-                    status,
+                    status: enum_column(&status, "feedback.asr_status")?,
                     model: row
                         .try_get::<Option<String>, _>("asr_model")?
                         .unwrap_or_default(),
@@ -48,7 +51,7 @@ impl Store {
             software: json_column(row.try_get("software_json")?, "feedback.software_json")?,
             telemetry: json_column(row.try_get("telemetry_json")?, "feedback.telemetry_json")?,
             audio: AudioInfo {
-                status: row.try_get("audio_status")?,
+                status: enum_column(row.try_get("audio_status")?, "feedback.audio_status")?,
                 path: row.try_get("audio_path")?,
                 codec: row.try_get("audio_codec")?,
                 sample_rate: row.try_get("audio_sample_rate")?,

@@ -19,12 +19,16 @@ use super::{
     rows::{to_bigint, vector_text, NullableDouble},
     Store, StoreError,
 };
-use crate::policy::Policy;
+use crate::{
+    domain::{
+        AsrStatus, AudioStatus, EscalationKind, MatchKind, NotificationKind, Severity,
+        TranscriptSource, Trigger,
+    },
+    policy::Policy,
+};
 
 /// The title of a case whose feedback has no transcript.
 pub const UNTITLED: &str = "Feedback without transcript";
-/// [`AsrRecord::status`] when the cloud's transcript is the feedback's.
-pub const ASR_TRANSCRIBED: &str = "transcribed";
 /// Longest case title, in characters.
 pub const TITLE_CHARS: usize = 80;
 
@@ -244,7 +248,7 @@ async fn link(
         )),
     )
     .await?;
-    if let Some(t) = triage.filter(|t| t.assessment.severity == qloop_models::severity::MAJOR) {
+    if let Some(t) = triage.filter(|t| t.assessment.severity == Severity::Major.as_str()) {
         linking::escalate(
             tx,
             case_id,
@@ -269,6 +273,10 @@ async fn open_case(
     now: i64,
 ) -> Result<i64, StoreError> {
     let assessment = triage.map(|t| t.assessment);
+    let severity = match assessment {
+        Some(a) => a.severity.parse::<Severity>()?,
+        None => Severity::Unassessed,
+    };
     let case_id: i64 =
         sqlx::query("UPDATE sequences SET value = value + 1 WHERE name = $1 RETURNING value")
             .bind("case_number")
@@ -283,7 +291,7 @@ async fn open_case(
     )
     .bind(case_id)
     .bind(assessment.map_or(qloop_models::UNTRIAGED, |t| t.category.as_str()))
-    .bind(assessment.map_or(qloop_models::UNASSESSED, |t| t.severity.as_str()))
+    .bind(severity.as_str())
     .bind(assessment.map_or(qloop_models::NO_MODEL, |t| t.model_version.as_str()))
     .bind(&title)
     .bind(env.captured_at_ms)
@@ -307,7 +315,7 @@ async fn open_case(
         )),
     )
     .await?;
-    if let Some(t) = assessment.filter(|t| t.severity == qloop_models::severity::MAJOR) {
+    if let Some(t) = assessment.filter(|_| severity.is_major()) {
         linking::history(
             tx,
             case_id,
@@ -326,19 +334,16 @@ async fn open_case(
         suggest_fixes(tx, case_id, t, now).await?;
     }
     let sla = triage.map(|t| &t.policy.sla).cloned().unwrap_or_default();
-    let targets = sla.targets(
-        assessment.map_or("", |a| a.severity.as_str()),
-        assessment.map_or("", |a| a.category.as_str()),
-    );
+    let targets = sla.targets(severity, assessment.map_or("", |a| a.category.as_str()));
     let wt = sla.calendar.working_time().unwrap_or_default();
     super::sla::start_clocks(tx, case_id, &targets, &wt, now).await?;
     super::sla::stop_route_if_routed(tx, case_id, now).await?;
-    if let Some(a) = assessment.filter(|a| a.severity == qloop_models::severity::MAJOR) {
+    if let Some(a) = assessment.filter(|_| severity.is_major()) {
         super::sla::escalate_once(
             tx,
             case_id,
-            "major",
-            "",
+            EscalationKind::Major,
+            None,
             &format!("major on arrival ({})", a.severity_reasons.join(", ")),
             now,
         )
@@ -346,7 +351,7 @@ async fn open_case(
     }
     linking::notify(
         tx,
-        "case_opened",
+        NotificationKind::CaseOpened,
         case_id,
         serde_json::json!({
             "case_id": case_id,
@@ -373,7 +378,7 @@ pub(super) async fn suggest_fixes(
     let best = t
         .matches
         .iter()
-        .filter(|m| m.kind == KNOWN_ISSUE)
+        .filter(|m| m.kind == MatchKind::KnownIssue)
         .filter(|m| m.containment.is_some() || m.remedy.is_some())
         .filter(|m| m.similarity.is_some_and(|s| s >= min))
         .max_by(|a, b| {
@@ -415,11 +420,6 @@ pub(super) async fn suggest_fixes(
     Ok(())
 }
 
-/// The match kind of a known issue.
-pub const KNOWN_ISSUE: &str = "known_issue";
-/// The match kind of a similar case.
-pub const SIMILAR_CASE: &str = "similar_case";
-
 /// Records that the feedback belongs to `case_id`.
 async fn attach(
     tx: &mut Transaction<'static, Any>,
@@ -455,9 +455,9 @@ async fn insert_feedback(
     let telemetry =
         serde_json::to_string(&env.telemetry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let (audio_status, audio_path, audio_bytes, audio_chunks) = match &meta.audio {
-        AudioState::None => ("none", None, None, None),
+        AudioState::None => (AudioStatus::NoAudio, None, None, None),
         AudioState::Stored { path, bytes } => (
-            "complete",
+            AudioStatus::Complete,
             Some(path.as_str()),
             Some(to_bigint(*bytes)),
             None,
@@ -466,7 +466,7 @@ async fn insert_feedback(
             chunks,
             total_bytes,
         } => (
-            "partial",
+            AudioStatus::Partial,
             None,
             Some(i64::from(*total_bytes)),
             Some(i64::from(*chunks)),
@@ -493,12 +493,12 @@ async fn insert_feedback(
     .bind(i64::from(env.vehicle.year))
     .bind(env.captured_at_ms)
     .bind(meta.received_at_ms)
-    .bind(env.trigger.as_str())
+    .bind(Trigger::from(env.trigger).as_str())
     .bind(&env.locale)
     .bind(env.transcript())
     .bind(env.utterance.as_ref().map(|_| match asr {
-        Some(a) if a.status == ASR_TRANSCRIBED => "cloud_asr",
-        _ => "head_unit",
+        Some(a) if a.status == AsrStatus::Transcribed => TranscriptSource::CloudAsr.as_str(),
+        _ => TranscriptSource::HeadUnit.as_str(),
     }))
     .bind(NullableDouble(
         env.utterance
@@ -510,7 +510,7 @@ async fn insert_feedback(
     .bind(telemetry)
     .bind(i64::from(env.consent.audio))
     .bind(i64::from(env.consent.location))
-    .bind(audio_status)
+    .bind(audio_status.as_str())
     .bind(audio_path)
     .bind(clip.map(|_| "wav"))
     .bind(clip.map(|a| i64::from(a.sample_rate)))

@@ -14,12 +14,13 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{
-    ingest::{case_title, suggest_fixes, Triaged, ASR_TRANSCRIBED},
+    ingest::{case_title, suggest_fixes, Triaged},
     linking,
     records::AsrRecord,
     rows::vector_text,
     Store, StoreError,
 };
+use crate::domain::{AsrStatus, CaseStatus, EscalationKind, Severity};
 
 /// The cloud's words for a stored feedback.
 #[derive(Debug, Clone, Copy)]
@@ -76,7 +77,7 @@ impl Store {
             StoreError::Corrupt(format!("feedback {feedback_id} is stored without a case"))
         })?;
         let asr = late.asr;
-        let transcribed = asr.status == ASR_TRANSCRIBED;
+        let transcribed = asr.status == AsrStatus::Transcribed;
         let vector = triage
             .and_then(|t| t.assessment.vector.as_deref())
             .filter(|v| transcribed && v.len() == linking::DIM);
@@ -86,7 +87,7 @@ impl Store {
              head_unit_confidence = CASE WHEN $6 = 1 THEN transcript_confidence ELSE NULL END \
              WHERE id = $7",
         )
-        .bind(&asr.status)
+        .bind(asr.status.as_str())
         .bind(&asr.model)
         .bind(asr.language.as_deref())
         .bind(asr.elapsed_ms)
@@ -121,7 +122,7 @@ impl Store {
         .bind(case_id)
         .fetch_one(&mut *tx)
         .await?;
-        let untouched = case.try_get::<String, _>("status")? == "new"
+        let untouched = case.try_get::<String, _>("status")? == CaseStatus::New.as_str()
             && case.try_get::<i64, _>("reports")? == 1
             && [qloop_models::UNTRIAGED, qloop_models::NEEDS_HUMAN_TRIAGE]
                 .contains(&case.try_get::<String, _>("category")?.as_str());
@@ -179,13 +180,14 @@ impl Store {
                 same_issue_as = Some((other, similarity)).filter(|(o, _)| *o != case_id);
             }
         }
+        let severity: Severity = a.severity.parse()?;
         sqlx::query(
             "UPDATE cases SET title = $1, category = $2, severity = $3, department = $4, \
              confidence = $5, model_version = $6, updated_at_ms = $7 WHERE id = $8",
         )
         .bind(&title)
         .bind(&a.category)
-        .bind(&a.severity)
+        .bind(severity.as_str())
         .bind(a.department.as_deref())
         .bind(a.confidence)
         .bind(&a.model_version)
@@ -220,7 +222,7 @@ impl Store {
             .collect();
         linking::save_matches(&mut tx, case_id, &matches, now).await?;
         suggest_fixes(&mut tx, case_id, t, now).await?;
-        if a.severity == qloop_models::severity::MAJOR {
+        if severity.is_major() {
             let reasons = a.severity_reasons.join(", ");
             linking::history(
                 &mut tx,
@@ -235,8 +237,8 @@ impl Store {
             super::sla::escalate_once(
                 &mut tx,
                 case_id,
-                "major",
-                "",
+                EscalationKind::Major,
+                None,
                 &format!("major once transcribed ({reasons})"),
                 now,
             )

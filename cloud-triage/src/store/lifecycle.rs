@@ -13,78 +13,69 @@ use serde_json::{Map, Value};
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
-use super::{case_update::set_fields, linking, records::CaseDetail, sla, Store, StoreError};
-use crate::policy::Policy;
+use super::{
+    case_update::apply_changes, linking, records::CaseDetail, rows::enum_column, sla, Store,
+    StoreError,
+};
+use crate::{
+    domain::{fields::check_changes, CaseStatus, NotificationKind, Severity, SlaMetric},
+    policy::Policy,
+};
 
 type Tx = Transaction<'static, Any>;
 
-/// Every status a case can have.
-pub const STATUSES: [&str; 12] = [
-    "new",
-    "acknowledged",
-    "contained",
-    "root_cause_found",
-    "corrective_action_implemented",
-    "effectiveness_verified",
-    "follow_up",
-    "closed",
-    "waiting_customer",
-    "reopened",
-    "merged",
-    "cancelled",
-];
-
 /// Where a case may go from `from` (besides `waiting_customer`, which
 /// returns to where it was, and `cancelled`).
-pub fn next_states(from: &str) -> &'static [&'static str] {
+pub fn next_states(from: CaseStatus) -> &'static [CaseStatus] {
+    use CaseStatus as S;
     match from {
-        "new" => &["acknowledged", "waiting_customer", "cancelled"],
-        "acknowledged" => &["contained", "waiting_customer", "cancelled"],
-        "contained" => &["root_cause_found", "waiting_customer", "cancelled"],
-        "root_cause_found" => &[
-            "corrective_action_implemented",
-            "waiting_customer",
-            "cancelled",
+        S::New => &[S::Acknowledged, S::WaitingCustomer, S::Cancelled],
+        S::Acknowledged => &[S::Contained, S::WaitingCustomer, S::Cancelled],
+        S::Contained => &[S::RootCauseFound, S::WaitingCustomer, S::Cancelled],
+        S::RootCauseFound => &[
+            S::CorrectiveActionImplemented,
+            S::WaitingCustomer,
+            S::Cancelled,
         ],
-        "corrective_action_implemented" => {
-            &["effectiveness_verified", "waiting_customer", "cancelled"]
+        S::CorrectiveActionImplemented => {
+            &[S::EffectivenessVerified, S::WaitingCustomer, S::Cancelled]
         }
-        "effectiveness_verified" => &["follow_up", "closed", "reopened"],
-        "follow_up" => &["closed", "reopened"],
-        "reopened" => &[
-            "acknowledged",
-            "contained",
-            "root_cause_found",
-            "waiting_customer",
-            "cancelled",
+        S::EffectivenessVerified => &[S::FollowUp, S::Closed, S::Reopened],
+        S::FollowUp => &[S::Closed, S::Reopened],
+        S::Reopened => &[
+            S::Acknowledged,
+            S::Contained,
+            S::RootCauseFound,
+            S::WaitingCustomer,
+            S::Cancelled,
         ],
         _ => &[],
     }
 }
 
 /// Columns that must hold a value for a case to enter `to`.
-pub fn required_fields(to: &str) -> &'static [&'static str] {
+pub fn required_fields(to: CaseStatus) -> &'static [&'static str] {
     match to {
-        "contained" => &[
+        CaseStatus::Contained => &[
             "ica_action",
             "ica_owner",
             "ica_implemented_at_ms",
             "ica_verification",
         ],
-        "root_cause_found" => &[
+        CaseStatus::RootCauseFound => &[
             "root_cause",
             "root_cause_occurrence",
             "root_cause_escape_point",
             "root_cause_evidence",
         ],
-        "corrective_action_implemented" => &[
+        CaseStatus::CorrectiveActionImplemented => &[
             "pca_action",
             "pca_owner",
             "pca_implemented_at_ms",
             "pca_validation",
         ],
-        "effectiveness_verified" => &["verification", "verification_owner"],
-        "closed" => &["satisfaction"],
+        CaseStatus::EffectivenessVerified => &["verification", "verification_owner"],
+        CaseStatus::Closed => &["satisfaction"],
         _ => &[],
     }
 }
@@ -93,6 +84,7 @@ pub fn required_fields(to: &str) -> &'static [&'static str] {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct Transition {
     /// The status to move to.
+    #[schema(value_type = CaseStatus)]
     pub to: String,
     /// Who does it.
     /// Over HTTP the caller\'s token name is recorded instead.
@@ -131,13 +123,9 @@ impl Store {
         if actor.is_empty() || actor.chars().count() > 200 {
             return Err(invalid("actor: must be 1 to 200 characters".into()));
         }
-        if !STATUSES.contains(&t.to.as_str()) {
-            return Err(invalid(format!(
-                "to: {:?} is not one of {}",
-                t.to,
-                STATUSES.join(", ")
-            )));
-        }
+        let to: CaseStatus =
+            t.to.parse()
+                .map_err(|e: crate::domain::UnknownValue| e.for_field("to"))?;
         for (name, text) in [("message", &t.message), ("reason", &t.reason)] {
             if text
                 .as_ref()
@@ -163,25 +151,27 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let from: String = row.try_get("status")?;
-        let paused_from: Option<String> = row.try_get("paused_from")?;
+        let from: CaseStatus = enum_column(row.try_get("status")?, "cases.status")?;
+        let paused_from: Option<CaseStatus> = row
+            .try_get::<Option<String>, _>("paused_from")?
+            .map(|s| enum_column(&s, "cases.paused_from"))
+            .transpose()?;
         let cycle: i64 = row.try_get("reopen_count")?;
-        let to = t.to.as_str();
-        let resuming = from == "waiting_customer";
+        let resuming = from == CaseStatus::WaitingCustomer;
         let allowed = if resuming {
-            paused_from.as_deref() == Some(to) || to == "cancelled"
+            paused_from == Some(to) || to == CaseStatus::Cancelled
         } else {
-            next_states(&from).contains(&to)
+            next_states(from).contains(&to)
         };
         if !allowed {
             let options: Vec<&str> = if resuming {
                 paused_from
                     .iter()
-                    .map(String::as_str)
+                    .map(|s| s.as_str())
                     .chain(["cancelled"])
                     .collect()
             } else {
-                next_states(&from).to_vec()
+                next_states(from).iter().map(|s| s.as_str()).collect()
             };
             return Err(invalid(format!(
                 "to: a {from} case cannot become {to}; it can become {}",
@@ -193,7 +183,8 @@ impl Store {
             )));
         }
         if !t.fields.is_empty() {
-            set_fields(&mut tx, id, actor, &t.fields, at_ms).await?;
+            let changes = check_changes(&t.fields, self.taxonomy())?;
+            apply_changes(&mut tx, id, actor, &changes, at_ms).await?;
         }
         // What is still missing after the fields just given.
         let mut missing: Vec<String> = Vec::new();
@@ -228,25 +219,33 @@ impl Store {
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-        if to == "contained" && flags.try_get::<i64, _>("ica_suggested")? == 1 {
+        if to == CaseStatus::Contained && flags.try_get::<i64, _>("ica_suggested")? == 1 {
             missing.push(
                 "ica_action (only suggested: accept it with ica_suggested=false, or write one)"
                     .into(),
             );
         }
-        if to == "corrective_action_implemented" && flags.try_get::<i64, _>("pca_suggested")? == 1 {
+        if to == CaseStatus::CorrectiveActionImplemented
+            && flags.try_get::<i64, _>("pca_suggested")? == 1
+        {
             missing.push(
                 "pca_action (only suggested: accept it with pca_suggested=false, or write one)"
                     .into(),
             );
         }
         // Returning from waiting on the customer is not a new answer.
-        let needs_message = !resuming && matches!(to, "acknowledged" | "effectiveness_verified");
+        let needs_message = !resuming
+            && matches!(
+                to,
+                CaseStatus::Acknowledged | CaseStatus::EffectivenessVerified
+            );
         if needs_message && t.message.as_deref().is_none_or(|m| m.trim().is_empty()) {
             missing.push("message (what the driver is told)".into());
         }
-        if matches!(to, "waiting_customer" | "reopened" | "cancelled")
-            && t.reason.as_deref().is_none_or(|m| m.trim().is_empty())
+        if matches!(
+            to,
+            CaseStatus::WaitingCustomer | CaseStatus::Reopened | CaseStatus::Cancelled
+        ) && t.reason.as_deref().is_none_or(|m| m.trim().is_empty())
         {
             missing.push("reason".into());
         }
@@ -255,7 +254,7 @@ impl Store {
         }
 
         sqlx::query("UPDATE cases SET status = $1 WHERE id = $2")
-            .bind(to)
+            .bind(to.as_str())
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -266,8 +265,8 @@ impl Store {
             at_ms,
             actor,
             "status",
-            Some(&from),
-            Some(note.as_deref().unwrap_or(to)),
+            Some(from.as_str()),
+            Some(note.as_deref().unwrap_or(to.as_str())),
         )
         .await?;
         if resuming {
@@ -278,26 +277,26 @@ impl Store {
                 .await?;
         }
         match to {
-            "waiting_customer" => {
+            CaseStatus::WaitingCustomer => {
                 sla::pause_clocks(&mut tx, id, at_ms).await?;
                 sqlx::query("UPDATE cases SET paused_from = $1 WHERE id = $2")
-                    .bind(&from)
+                    .bind(from.as_str())
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
             }
-            "acknowledged" => {
+            CaseStatus::Acknowledged => {
                 sla::stop_route_if_routed(&mut tx, id, at_ms).await?;
-                sla::stop_clock(&mut tx, id, sla::FIRST, &wt, at_ms).await?;
+                sla::stop_clock(&mut tx, id, SlaMetric::FirstResponse, &wt, at_ms).await?;
                 sqlx::query("UPDATE cases SET first_response_at_ms = COALESCE(first_response_at_ms, $1) WHERE id = $2")
                     .bind(at_ms)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
             }
-            "effectiveness_verified" => {
-                sla::stop_clock(&mut tx, id, crate::sla::RESOLUTION, &wt, at_ms).await?;
-                sla::stop_clock(&mut tx, id, crate::sla::NEXT_UPDATE, &wt, at_ms).await?;
+            CaseStatus::EffectivenessVerified => {
+                sla::stop_clock(&mut tx, id, SlaMetric::Resolution, &wt, at_ms).await?;
+                sla::stop_clock(&mut tx, id, SlaMetric::NextUpdate, &wt, at_ms).await?;
                 sqlx::query(
                     "UPDATE cases SET resolved_at_ms = $1, verified_at_ms = COALESCE(verified_at_ms, $1) WHERE id = $2",
                 )
@@ -319,21 +318,21 @@ impl Store {
                 }
                 linking::notify(
                     &mut tx,
-                    "resolved",
+                    NotificationKind::Resolved,
                     id,
                     serde_json::json!({"case_id": id}),
                     at_ms,
                 )
                 .await?;
             }
-            "closed" => {
+            CaseStatus::Closed => {
                 sqlx::query("UPDATE cases SET closed_at_ms = $1 WHERE id = $2")
                     .bind(at_ms)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
             }
-            "reopened" => {
+            CaseStatus::Reopened => {
                 sqlx::query(
                     "UPDATE cases SET reopen_count = reopen_count + 1, resolved_at_ms = NULL, satisfaction = NULL, \
                      satisfaction_comment = NULL WHERE id = $1",
@@ -341,23 +340,25 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                sla::restart_resolution(&mut tx, id, cycle + 1, &wt, at_ms).await?;
+                sla::restart_resolution(&mut tx, id, &wt, at_ms).await?;
                 linking::notify(
                     &mut tx,
-                    "reopened",
+                    NotificationKind::Reopened,
                     id,
                     serde_json::json!({"case_id": id, "reason": t.reason}),
                     at_ms,
                 )
                 .await?;
             }
-            "cancelled" => sla::cancel_clocks(&mut tx, id, at_ms).await?,
+            CaseStatus::Cancelled => sla::cancel_clocks(&mut tx, id, at_ms).await?,
             _ => {}
         }
         if let Some(message) = t.message.as_deref().filter(|m| !m.trim().is_empty()) {
             let kind = match to {
-                "acknowledged" if from != "reopened" => EventKind::FirstResponse,
-                "effectiveness_verified" => EventKind::Resolved,
+                CaseStatus::Acknowledged if from != CaseStatus::Reopened => {
+                    EventKind::FirstResponse
+                }
+                CaseStatus::EffectivenessVerified => EventKind::Resolved,
                 _ => EventKind::Update,
             };
             tell_drivers(&mut tx, id, kind, message, at_ms).await?;
@@ -367,10 +368,10 @@ impl Store {
                     .bind(id)
                     .fetch_one(&mut *tx)
                     .await?;
-                let (severity, category): (String, String) =
-                    (row.try_get("severity")?, row.try_get("category")?);
-                let targets = policy.sla.targets(&severity, &category);
-                let target = targets.target_ms(crate::sla::NEXT_UPDATE).unwrap_or(0);
+                let severity: Severity = enum_column(row.try_get("severity")?, "cases.severity")?;
+                let category: String = row.try_get("category")?;
+                let targets = policy.sla.targets(severity, &category);
+                let target = targets.target_ms(SlaMetric::NextUpdate);
                 sla::restart_next_update(&mut tx, id, target, &wt, at_ms).await?;
             }
         }
@@ -406,7 +407,11 @@ impl Store {
                 .await?
                 .ok_or(StoreError::NotFound)?
                 .try_get("status")?;
-            if !matches!(status.as_str(), "effectiveness_verified" | "follow_up") {
+            let status: CaseStatus = enum_column(&status, "cases.status")?;
+            if !matches!(
+                status,
+                CaseStatus::EffectivenessVerified | CaseStatus::FollowUp
+            ) {
                 return Err(invalid(format!(
                     "score: a {status} case is not awaiting the driver's satisfaction"
                 )));
@@ -483,14 +488,14 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let status: String = row.try_get("status")?;
+        let status: CaseStatus = enum_column(row.try_get("status")?, "cases.status")?;
         if !matches!(
-            status.as_str(),
-            "acknowledged"
-                | "contained"
-                | "root_cause_found"
-                | "corrective_action_implemented"
-                | "waiting_customer"
+            status,
+            CaseStatus::Acknowledged
+                | CaseStatus::Contained
+                | CaseStatus::RootCauseFound
+                | CaseStatus::CorrectiveActionImplemented
+                | CaseStatus::WaitingCustomer
         ) {
             return Err(invalid(format!(
                 "message: a {status} case takes no updates (the first response is the acknowledged transition)"
@@ -498,15 +503,14 @@ impl Store {
         }
         tell_drivers(&mut tx, id, EventKind::Update, message, at_ms).await?;
         linking::history(&mut tx, id, at_ms, actor, "update", None, Some(message)).await?;
-        let (severity, category): (String, String) =
-            (row.try_get("severity")?, row.try_get("category")?);
+        let severity: Severity = enum_column(row.try_get("severity")?, "cases.severity")?;
+        let category: String = row.try_get("category")?;
         let target = policy
             .sla
-            .targets(&severity, &category)
-            .target_ms(crate::sla::NEXT_UPDATE)
-            .unwrap_or(0);
+            .targets(severity, &category)
+            .target_ms(SlaMetric::NextUpdate);
         sla::restart_next_update(&mut tx, id, target, &wt, at_ms).await?;
-        if status == "waiting_customer" {
+        if status == CaseStatus::WaitingCustomer {
             // The new clock waits with the others.
             sla::pause_clocks(&mut tx, id, at_ms).await?;
         }

@@ -15,13 +15,13 @@ use uuid::Uuid;
 
 use super::{
     records::CaseMatch,
-    rows::{json_column, vector_column, vector_text, NullableDouble},
+    rows::{enum_column, json_column, vector_column, vector_text, NullableDouble},
     Store, StoreError,
 };
-use crate::policy::{EmergingPolicy, Policy};
-
-/// Statuses of a case that can no longer gain occurrences.
-pub const CLOSED_STATUSES: [&str; 3] = ["closed", "cancelled", "merged"];
+use crate::{
+    domain::{CaseStatus, EscalationKind, NotificationKind, Severity},
+    policy::{EmergingPolicy, Policy},
+};
 
 /// Embedding length the store accepts.
 pub const DIM: usize = qloop_models::EMBEDDING_DIM;
@@ -59,9 +59,9 @@ pub(crate) async fn find_case(
     let sql = format!(
         "SELECT id, category, model_families, vector, last_seen_ms FROM cases \
          WHERE vector IS NOT NULL AND last_seen_ms >= $1 AND status NOT IN ({}){}",
-        CLOSED_STATUSES
+        CaseStatus::CLOSED
             .iter()
-            .map(|s| format!("'{s}'"))
+            .map(|s| format!("'{}'", s.as_str()))
             .collect::<Vec<_>>()
             .join(", "),
         if policy.linking.same_category {
@@ -221,7 +221,7 @@ pub(crate) async fn history(
 /// `emerging_issue`, …) in the transaction of the change it announces.
 pub(crate) async fn notify(
     tx: &mut Tx,
-    kind: &str,
+    kind: NotificationKind,
     case_id: i64,
     payload: serde_json::Value,
     at_ms: i64,
@@ -231,7 +231,7 @@ pub(crate) async fn notify(
          VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(Uuid::now_v7().to_string())
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(case_id)
     .bind(payload.to_string())
     .bind(at_ms)
@@ -258,7 +258,7 @@ pub(crate) async fn save_matches(
         )
         .bind(case_id)
         .bind(&m.doc_id)
-        .bind(&m.kind)
+        .bind(m.kind.as_str())
         .bind(m.score)
         .bind(NullableDouble(m.similarity))
         .bind(&m.title)
@@ -284,12 +284,12 @@ pub(crate) async fn escalate(
         .bind(case_id)
         .fetch_one(&mut **tx)
         .await?;
-    let old: String = row.try_get("severity")?;
-    if old == qloop_models::severity::MAJOR {
+    let old: Severity = enum_column(row.try_get("severity")?, "cases.severity")?;
+    if old.is_major() {
         return Ok(false);
     }
     sqlx::query("UPDATE cases SET severity = $1 WHERE id = $2")
-        .bind(qloop_models::severity::MAJOR)
+        .bind(Severity::Major.as_str())
         .bind(case_id)
         .execute(&mut **tx)
         .await?;
@@ -299,8 +299,8 @@ pub(crate) async fn escalate(
         at_ms,
         actor,
         "severity",
-        Some(&old),
-        Some(qloop_models::severity::MAJOR),
+        Some(old.as_str()),
+        Some(Severity::Major.as_str()),
     )
     .await?;
     history(
@@ -313,7 +313,7 @@ pub(crate) async fn escalate(
         Some(&format!("major: escalate at once ({why})")),
     )
     .await?;
-    super::sla::escalate_once(tx, case_id, "major", "", why, at_ms).await?;
+    super::sla::escalate_once(tx, case_id, EscalationKind::Major, None, why, at_ms).await?;
     Ok(true)
 }
 
@@ -402,7 +402,7 @@ pub(crate) async fn check_emerging(
     .await?;
     notify(
         tx,
-        "emerging_issue",
+        NotificationKind::EmergingIssue,
         case_id,
         json!({
             "case_id": case_id,
@@ -500,7 +500,7 @@ async fn feedback_of(tx: &mut Tx, case_id: i64) -> Result<Vec<String>, StoreErro
 }
 
 /// Locks a case row for the change (bumping `updated_at_ms`) and returns its status.
-async fn touch(tx: &mut Tx, case_id: i64, at_ms: i64) -> Result<String, StoreError> {
+async fn touch(tx: &mut Tx, case_id: i64, at_ms: i64) -> Result<CaseStatus, StoreError> {
     let bumped = sqlx::query(
         "UPDATE cases SET updated_at_ms = CASE WHEN updated_at_ms >= $1 THEN updated_at_ms + 1 ELSE $1 END \
          WHERE id = $2",
@@ -512,11 +512,12 @@ async fn touch(tx: &mut Tx, case_id: i64, at_ms: i64) -> Result<String, StoreErr
     if bumped.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    Ok(sqlx::query("SELECT status FROM cases WHERE id = $1")
+    let status: String = sqlx::query("SELECT status FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_one(&mut **tx)
         .await?
-        .try_get("status")?)
+        .try_get("status")?;
+    enum_column(&status, "cases.status")
 }
 
 fn check_actor(actor: &str) -> Result<&str, StoreError> {
@@ -557,7 +558,7 @@ impl Store {
             (status_b, status_a)
         };
         for (id, status) in [(from, &from_status), (into, &into_status)] {
-            if CLOSED_STATUSES.contains(&status.as_str()) {
+            if status.is_closed() {
                 return Err(StoreError::Invalid(format!(
                     "case {id} is {status}; only open cases can be merged"
                 )));
@@ -580,7 +581,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .try_get("severity")?;
-        if severity == qloop_models::severity::MAJOR {
+        if enum_column::<Severity>(&severity, "cases.severity")?.is_major() {
             escalate(
                 &mut tx,
                 into,
@@ -604,8 +605,8 @@ impl Store {
             at_ms,
             actor,
             "status",
-            Some(&from_status),
-            Some("merged"),
+            Some(from_status.as_str()),
+            Some(CaseStatus::Merged.as_str()),
         )
         .await?;
         history(
@@ -654,7 +655,7 @@ impl Store {
         }
         let (_gate, mut tx) = self.begin_write().await?;
         let status = touch(&mut tx, from, at_ms).await?;
-        if CLOSED_STATUSES.contains(&status.as_str()) {
+        if status.is_closed() {
             return Err(StoreError::Invalid(format!(
                 "case {from} is {status}; only open cases can be split"
             )));
@@ -729,7 +730,7 @@ impl Store {
         .await?;
         notify(
             &mut tx,
-            "case_opened",
+            NotificationKind::CaseOpened,
             new_id,
             json!({ "case_id": new_id, "split_from": from }),
             at_ms,
@@ -752,7 +753,7 @@ impl Store {
             .map(|r| {
                 Ok(CaseMatch {
                     doc_id: r.try_get("doc_id")?,
-                    kind: r.try_get("kind")?,
+                    kind: enum_column(r.try_get("kind")?, "case_matches.kind")?,
                     score: r.try_get("score")?,
                     similarity: r.try_get("similarity")?,
                     title: r.try_get("title")?,
@@ -779,7 +780,7 @@ impl Store {
             .map(|r| {
                 Ok(NotificationEvent {
                     id: super::rows::uuid_column(r.try_get("id")?, "notification_events.id")?,
-                    kind: r.try_get("kind")?,
+                    kind: enum_column(r.try_get("kind")?, "notification_events.kind")?,
                     case_id: r.try_get("case_id")?,
                     payload: json_column(
                         &r.try_get::<String, _>("payload_json")?,
@@ -799,7 +800,7 @@ pub struct NotificationEvent {
     /// Event id.
     pub id: Uuid,
     /// `case_opened`, `escalated`, `emerging_issue`, …
-    pub kind: String,
+    pub kind: NotificationKind,
     /// The case it concerns.
     pub case_id: Option<i64>,
     /// What happened.

@@ -18,9 +18,6 @@ use qloop_protocol::{LossReport, LostMessage};
 
 use super::{rows::uuid_column, Store, StoreError};
 
-/// Audio status of a chunked clip one of whose chunks the car lost for good.
-pub const AUDIO_INCOMPLETE: &str = "incomplete";
-
 /// One loss a car reported.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LostMessageRecord {

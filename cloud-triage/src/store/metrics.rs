@@ -48,7 +48,10 @@ pub struct ResponseTimes {
     pub first_response: Durations,
     /// Resolution (effectiveness verified), working time.
     pub resolution: Durations,
-    /// Breaches by metric (`route`, `first_response`, `resolution`).
+    /// Breaches by metric (`route`, `first_response`, `resolution`,
+    /// `next_update`); a finished earlier cycle of a clock (a reopened
+    /// case's first resolution, an earlier next-update) counts under
+    /// `metric#N`, N from 1.
     pub breaches: BTreeMap<String, BreachRate>,
     /// Closed / cases that are not cancelled.
     pub closure_rate: f64,
@@ -117,7 +120,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let clocks = sqlx::query(
-            "SELECT s.case_id, s.metric, s.started_at_ms, s.stopped_at_ms, s.paused_ms, s.due_at_ms, s.breached_at_ms \
+            "SELECT s.case_id, s.metric, s.cycle, s.started_at_ms, s.stopped_at_ms, s.paused_ms, s.due_at_ms, s.breached_at_ms \
              FROM sla_clocks s JOIN cases c ON c.id = s.case_id \
              WHERE c.opened_at_ms >= $1 AND c.opened_at_ms < $2 AND c.status NOT IN ('merged', 'cancelled')",
         )
@@ -128,8 +131,28 @@ impl Store {
         let mut elapsed: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
         let mut breaches: BTreeMap<String, BreachRate> = BTreeMap::new();
         let mut late: std::collections::HashSet<i64> = std::collections::HashSet::new();
+        // The current cycle of each case's metric; earlier ones are finished.
+        let mut current: BTreeMap<(i64, String), i64> = BTreeMap::new();
         for row in &clocks {
-            let metric: String = row.try_get("metric")?;
+            let key = (row.try_get("case_id")?, row.try_get("metric")?);
+            let cycle: i64 = row.try_get("cycle")?;
+            let entry = current.entry(key).or_insert(cycle);
+            *entry = (*entry).max(cycle);
+        }
+        for row in &clocks {
+            let case_id: i64 = row.try_get("case_id")?;
+            let name: String = row.try_get("metric")?;
+            let cycle: i64 = row.try_get("cycle")?;
+            let finished = current
+                .get(&(case_id, name.clone()))
+                .is_some_and(|c| cycle < *c);
+            // A finished cycle (a reopened case's first resolution, an
+            // earlier next-update clock) counts under `metric#N`, N from 1.
+            let metric = if finished {
+                format!("{name}#{}", cycle + 1)
+            } else {
+                name.clone()
+            };
             let stopped: Option<i64> = row.try_get("stopped_at_ms")?;
             let due: i64 = row.try_get("due_at_ms")?;
             let breached_at: Option<i64> = row.try_get("breached_at_ms")?;
@@ -159,8 +182,8 @@ impl Store {
             }
             if breached {
                 b.breached += 1;
-                if metric == FIRST_RESPONSE || metric.starts_with(RESOLUTION) {
-                    late.insert(row.try_get("case_id")?);
+                if name == FIRST_RESPONSE || name == RESOLUTION {
+                    late.insert(case_id);
                 }
             }
         }

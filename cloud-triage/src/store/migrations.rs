@@ -63,6 +63,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "losses",
         include_str!("../../migrations/0010_losses.sql"),
     ),
+    (
+        11,
+        "sla_cycles",
+        include_str!("../../migrations/0011_sla_cycles.sql"),
+    ),
 ];
 
 /// [`MIGRATIONS`] as a source sqlx's migrator understands.

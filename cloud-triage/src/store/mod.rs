@@ -52,7 +52,7 @@ use uuid::Uuid;
 
 pub use case_update::CaseUpdate;
 pub use error::StoreError;
-pub use ingest::{AudioState, IngestMeta, IngestOutcome, Triaged, ASR_TRANSCRIBED};
+pub use ingest::{AudioState, IngestMeta, IngestOutcome, Triaged};
 pub use late_transcript::{LateOutcome, LateTranscript};
 pub use linking::NotificationEvent;
 pub use records::{
@@ -86,6 +86,8 @@ pub struct Store {
     write_gate: Arc<tokio::sync::Mutex<()>>,
     /// The SLA calendar reads count working time by.
     calendar: Arc<std::sync::RwLock<crate::sla::WorkingTime>>,
+    /// The taxonomy a case's category is checked against.
+    taxonomy: Arc<qloop_models::Taxonomy>,
 }
 
 impl Store {
@@ -122,6 +124,7 @@ impl Store {
             backend,
             write_gate: Arc::default(),
             calendar: Arc::default(),
+            taxonomy: Arc::new(qloop_models::Taxonomy::default_taxonomy()),
         })
     }
 
@@ -136,6 +139,11 @@ impl Store {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The taxonomy categories are checked against (the one triage uses).
+    pub fn taxonomy(&self) -> &qloop_models::Taxonomy {
+        &self.taxonomy
     }
 
     /// Begins a write transaction. On SQLite the writers of this process

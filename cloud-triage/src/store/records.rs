@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::{
+    AsrStatus, AudioStatus, CaseStatus, MatchKind, Severity, TranscriptSource, Trigger,
+};
+
 /// The most cases one page may hold.
 pub const MAX_PAGE_LIMIT: i64 = 500;
 /// The page size when a query names none.
@@ -60,13 +64,13 @@ pub struct CaseSummary {
     /// Case number.
     pub id: i64,
     /// Workflow status, e.g. `new`.
-    pub status: String,
+    pub status: CaseStatus,
     /// Category, `untriaged` until a model classifies it.
     pub category: String,
     /// Responsible department, once routed.
     pub department: Option<String>,
     /// Severity, `unassessed` until a model assesses it.
-    pub severity: String,
+    pub severity: Severity,
     /// Short title from the first words of the transcript.
     pub title: String,
     /// How many distinct vehicles reported it.
@@ -166,7 +170,7 @@ pub struct Occurrence {
     /// inside the post-trigger window), when it was.
     pub cut_short: Option<String>,
     /// Its clip's state: `incomplete` when the car lost a chunk for good.
-    pub audio_status: String,
+    pub audio_status: AudioStatus,
 }
 
 /// A known issue or similar case found for a case's feedback.
@@ -175,7 +179,7 @@ pub struct CaseMatch {
     /// The document: a recall's campaign number, `case-N`, a bulletin id.
     pub doc_id: String,
     /// `known_issue` or `similar_case`.
-    pub kind: String,
+    pub kind: MatchKind,
     /// Hybrid rank score (reciprocal-rank fusion of BM25 and embeddings).
     pub score: f64,
     /// Cosine similarity of the feedback and the document, when both are embedded.
@@ -265,7 +269,7 @@ pub struct Consent {
 pub struct AudioInfo {
     /// `none`, `partial` (chunks still arriving), `complete`, `corrupt`, or
     /// `incomplete` (the car reported a chunk lost for good).
-    pub status: String,
+    pub status: AudioStatus,
     /// Where the clip is on the server; not shown to clients.
     #[serde(skip)]
     pub path: Option<String>,
@@ -297,13 +301,13 @@ pub struct FeedbackDetail {
     /// When the cloud stored it, Unix ms.
     pub received_at_ms: i64,
     /// What started the capture: `voice`, `hmi`, `button` or `cli`.
-    pub trigger: String,
+    pub trigger: Trigger,
     /// BCP-47 locale.
     pub locale: String,
     /// The driver's words, when transcribed.
     pub transcript: Option<String>,
     /// Who transcribed them: `head_unit` or `cloud_asr`.
-    pub transcript_source: Option<String>,
+    pub transcript_source: Option<TranscriptSource>,
     /// The recogniser's confidence in 0..=1.
     pub transcript_confidence: Option<f64>,
     /// The cloud's speech recognition of the clip, when it ran.
@@ -342,7 +346,7 @@ pub struct CutShortInfo {
 pub struct AsrRecord {
     /// `transcribed` (its text is the transcript), `kept_head_unit` (the head
     /// unit's text was at least as confident), `no_speech` or `failed`.
-    pub status: String,
+    pub status: AsrStatus,
     /// The speech model, e.g. `whisper-tiny.en`.
     pub model: String,
     /// The language it transcribed, e.g. `en`.

@@ -10,6 +10,16 @@ pub(crate) fn uuid_column(text: &str, column: &str) -> Result<Uuid, StoreError> 
     Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("{column} is not a uuid: {e}")))
 }
 
+/// A stored kind or state (`status`, `severity`, …) back into its enum; an
+/// unknown text is corrupt data, since every write goes through the enum.
+pub(crate) fn enum_column<T>(text: &str, column: &str) -> Result<T, StoreError>
+where
+    T: std::str::FromStr<Err = crate::domain::UnknownValue>,
+{
+    text.parse()
+        .map_err(|e: crate::domain::UnknownValue| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
 /// A stored JSON column back into a JSON value.
 pub(crate) fn json_column(text: &str, column: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(text)

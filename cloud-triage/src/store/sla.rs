@@ -8,18 +8,26 @@ use serde_json::json;
 use sqlx::{Any, Row, Transaction};
 use utoipa::ToSchema;
 
-use super::{linking, rows::json_column, Store, StoreError};
-use crate::sla::{
-    SlaPolicy, SlaTargets, WorkingTime, FIRST_RESPONSE, METRICS, NEXT_UPDATE, RESOLUTION, ROUTE,
+use super::{
+    linking,
+    rows::{enum_column, json_column},
+    Store, StoreError,
+};
+use crate::{
+    domain::{EscalationKind, NotificationKind, SlaMetric},
+    sla::{SlaPolicy, SlaTargets, WorkingTime},
 };
 
 type Tx = Transaction<'static, Any>;
 
-/// One SLA metric of a case, as the API shows it.
+/// One SLA clock of a case, as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SlaClock {
-    /// `route`, `first_response` or `resolution`.
-    pub metric: String,
+    /// What it measures.
+    pub metric: SlaMetric,
+    /// Which clock of its metric, from 0: a reopened case's resolution and
+    /// every restarted next-update clock count up; the highest is current.
+    pub cycle: i64,
     /// Working time allowed, ms.
     pub target_ms: i64,
     /// When the clock started, Unix ms.
@@ -48,14 +56,14 @@ pub(crate) async fn start_clocks(
     wt: &WorkingTime,
     at_ms: i64,
 ) -> Result<(), StoreError> {
-    for metric in METRICS {
-        let target = targets.target_ms(metric).unwrap_or(0);
+    for metric in SlaMetric::ON_OPEN {
+        let target = targets.target_ms(metric);
         sqlx::query(
-            "INSERT INTO sla_clocks (case_id, metric, target_ms, started_at_ms, due_at_ms) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, metric) DO NOTHING",
+            "INSERT INTO sla_clocks (case_id, metric, cycle, target_ms, started_at_ms, due_at_ms) \
+             VALUES ($1, $2, 0, $3, $4, $5) ON CONFLICT (case_id, metric, cycle) DO NOTHING",
         )
         .bind(case_id)
-        .bind(metric)
+        .bind(metric.as_str())
         .bind(target)
         .bind(at_ms)
         .bind(wt.add(at_ms, target))
@@ -65,23 +73,30 @@ pub(crate) async fn start_clocks(
     Ok(())
 }
 
+/// What an escalation is about: a clock (metric and cycle), or the case
+/// itself (`None`, a `major` escalation; stored with the empty metric).
+pub(crate) type ClockRef = Option<(SlaMetric, i64)>;
+
 /// Records an escalation once; true when it is new (then also history and
 /// a notification event).
 pub(crate) async fn escalate_once(
     tx: &mut Tx,
     case_id: i64,
-    kind: &str,
-    metric: &str,
+    kind: EscalationKind,
+    clock: ClockRef,
     detail: &str,
     at_ms: i64,
 ) -> Result<bool, StoreError> {
+    let metric = clock.map_or("", |(m, _)| m.as_str());
+    let cycle = clock.map_or(0, |(_, c)| c);
     let inserted = sqlx::query(
-        "INSERT INTO escalations (case_id, kind, metric, at_ms, detail) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (case_id, kind, metric) DO NOTHING",
+        "INSERT INTO escalations (case_id, kind, metric, cycle, at_ms, detail) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (case_id, kind, metric, cycle) DO NOTHING",
     )
     .bind(case_id)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(metric)
+    .bind(cycle)
     .bind(at_ms)
     .bind(detail)
     .execute(&mut **tx)
@@ -99,14 +114,9 @@ pub(crate) async fn escalate_once(
             Some(&format!("{kind}: {detail}")),
         )
         .await?;
-        let event = if kind == "breached" {
-            "breached"
-        } else {
-            "escalated"
-        };
         linking::notify(
             tx,
-            event,
+            NotificationKind::of_escalation(kind),
             case_id,
             json!({"case_id": case_id, "escalation": kind, "metric": metric, "detail": detail}),
             at_ms,
@@ -116,26 +126,27 @@ pub(crate) async fn escalate_once(
     Ok(inserted)
 }
 
-/// Stops a metric's clock at `at_ms` (closing an open pause); a stop past
-/// the due time records the breach.
+/// Stops a metric's running clock at `at_ms` (closing an open pause); a
+/// stop past the due time records the breach.
 pub(crate) async fn stop_clock(
     tx: &mut Tx,
     case_id: i64,
-    metric: &str,
+    metric: SlaMetric,
     wt: &WorkingTime,
     at_ms: i64,
 ) -> Result<(), StoreError> {
     resume_metric(tx, case_id, Some(metric), wt, at_ms).await?;
     let Some(row) = sqlx::query(
-        "SELECT due_at_ms, breached_at_ms FROM sla_clocks WHERE case_id = $1 AND metric = $2 AND stopped_at_ms IS NULL",
+        "SELECT cycle, due_at_ms, breached_at_ms FROM sla_clocks WHERE case_id = $1 AND metric = $2 AND stopped_at_ms IS NULL",
     )
     .bind(case_id)
-    .bind(metric)
+    .bind(metric.as_str())
     .fetch_optional(&mut **tx)
     .await?
     else {
         return Ok(());
     };
+    let cycle: i64 = row.try_get("cycle")?;
     let due: i64 = row.try_get("due_at_ms")?;
     let breached: Option<i64> = row.try_get("breached_at_ms")?;
     let breach = if at_ms > due && breached.is_none() {
@@ -143,19 +154,20 @@ pub(crate) async fn stop_clock(
     } else {
         breached
     };
-    sqlx::query("UPDATE sla_clocks SET stopped_at_ms = $1, breached_at_ms = $2 WHERE case_id = $3 AND metric = $4")
+    sqlx::query("UPDATE sla_clocks SET stopped_at_ms = $1, breached_at_ms = $2 WHERE case_id = $3 AND metric = $4 AND cycle = $5")
         .bind(at_ms)
         .bind(breach)
         .bind(case_id)
-        .bind(metric)
+        .bind(metric.as_str())
+        .bind(cycle)
         .execute(&mut **tx)
         .await?;
     if breached.is_none() && breach.is_some() {
         escalate_once(
             tx,
             case_id,
-            "breached",
-            metric,
+            EscalationKind::Breached,
+            Some((metric, cycle)),
             &format!("{metric} met late"),
             at_ms,
         )
@@ -177,7 +189,14 @@ pub(crate) async fn stop_route_if_routed(
         .try_get("department")?;
     if department.is_some_and(|d| !d.trim().is_empty()) {
         // Routing counts around the clock here: a routed case is routed.
-        stop_clock(tx, case_id, ROUTE, &WorkingTime::default(), at_ms).await?;
+        stop_clock(
+            tx,
+            case_id,
+            SlaMetric::Route,
+            &WorkingTime::default(),
+            at_ms,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -199,19 +218,20 @@ pub(crate) async fn pause_clocks(tx: &mut Tx, case_id: i64, at_ms: i64) -> Resul
 pub(crate) async fn resume_metric(
     tx: &mut Tx,
     case_id: i64,
-    metric: Option<&str>,
+    metric: Option<SlaMetric>,
     wt: &WorkingTime,
     at_ms: i64,
 ) -> Result<(), StoreError> {
     let rows = sqlx::query(
-        "SELECT metric, target_ms, started_at_ms, paused_ms, paused_since_ms, pauses_json FROM sla_clocks \
+        "SELECT metric, cycle, target_ms, started_at_ms, paused_ms, paused_since_ms, pauses_json FROM sla_clocks \
          WHERE case_id = $1 AND paused_since_ms IS NOT NULL",
     )
     .bind(case_id)
     .fetch_all(&mut **tx)
     .await?;
     for row in rows {
-        let m: String = row.try_get("metric")?;
+        let m: SlaMetric = enum_column(row.try_get("metric")?, "sla_clocks.metric")?;
+        let cycle: i64 = row.try_get("cycle")?;
         if metric.is_some_and(|want| want != m) {
             continue;
         }
@@ -229,63 +249,91 @@ pub(crate) async fn resume_metric(
         );
         sqlx::query(
             "UPDATE sla_clocks SET paused_ms = $1, paused_since_ms = NULL, pauses_json = $2, due_at_ms = $3 \
-             WHERE case_id = $4 AND metric = $5",
+             WHERE case_id = $4 AND metric = $5 AND cycle = $6",
         )
         .bind(paused)
         .bind(serde_json::to_string(&pauses).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .bind(due)
         .bind(case_id)
-        .bind(&m)
+        .bind(m.as_str())
+        .bind(cycle)
         .execute(&mut **tx)
         .await?;
     }
     Ok(())
 }
 
-/// Starts the resolution clock again (a reopened case): the finished
-/// cycle's clock and its escalations are kept under `resolution#CYCLE`, so
-/// the new cycle can breach and escalate on its own, once.
-pub(crate) async fn restart_resolution(
+/// The current (highest) cycle of a metric's clock on a case, with its
+/// target; `None` when the case has no such clock.
+async fn current_clock(
     tx: &mut Tx,
     case_id: i64,
+    metric: SlaMetric,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    let row = sqlx::query(
+        "SELECT cycle, target_ms FROM sla_clocks WHERE case_id = $1 AND metric = $2 \
+         ORDER BY cycle DESC LIMIT 1",
+    )
+    .bind(case_id)
+    .bind(metric.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| Ok((r.try_get("cycle")?, r.try_get("target_ms")?)))
+        .transpose()
+}
+
+/// Starts clock `cycle` of `metric` at `at_ms`.
+async fn start_clock(
+    tx: &mut Tx,
+    case_id: i64,
+    metric: SlaMetric,
     cycle: i64,
+    target_ms: i64,
     wt: &WorkingTime,
     at_ms: i64,
 ) -> Result<(), StoreError> {
-    let target: i64 =
-        sqlx::query("SELECT target_ms FROM sla_clocks WHERE case_id = $1 AND metric = $2")
-            .bind(case_id)
-            .bind(RESOLUTION)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("target_ms")?;
-    let archived = format!("{RESOLUTION}#{cycle}");
-    for table in ["sla_clocks", "escalations"] {
-        sqlx::query(&format!(
-            "UPDATE {table} SET metric = $1 WHERE case_id = $2 AND metric = $3"
-        ))
-        .bind(&archived)
-        .bind(case_id)
-        .bind(RESOLUTION)
-        .execute(&mut **tx)
-        .await?;
-    }
     sqlx::query(
-        "INSERT INTO sla_clocks (case_id, metric, target_ms, started_at_ms, due_at_ms) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO sla_clocks (case_id, metric, cycle, target_ms, started_at_ms, due_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(case_id)
-    .bind(RESOLUTION)
-    .bind(target)
+    .bind(metric.as_str())
+    .bind(cycle)
+    .bind(target_ms)
     .bind(at_ms)
-    .bind(wt.add(at_ms, target))
+    .bind(wt.add(at_ms, target_ms))
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
+/// Starts the resolution clock again (a reopened case) as the next cycle,
+/// with the same target: the finished cycle's clock and its escalations
+/// stay as they are, so the new cycle can breach and escalate on its own, once.
+pub(crate) async fn restart_resolution(
+    tx: &mut Tx,
+    case_id: i64,
+    wt: &WorkingTime,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let (cycle, target) = current_clock(tx, case_id, SlaMetric::Resolution)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("case {case_id} has no resolution clock")))?;
+    start_clock(
+        tx,
+        case_id,
+        SlaMetric::Resolution,
+        cycle + 1,
+        target,
+        wt,
+        at_ms,
+    )
+    .await
+}
+
 /// Starts the next-update clock at `at_ms` (the driver was just told
-/// something); a previous one is stopped (its breach, if late, recorded)
-/// and kept with its escalations as `next_update#N`.
+/// something) as the next cycle; the previous one is stopped first (its
+/// breach, if late, recorded).
 pub(crate) async fn restart_next_update(
     tx: &mut Tx,
     case_id: i64,
@@ -293,41 +341,23 @@ pub(crate) async fn restart_next_update(
     wt: &WorkingTime,
     at_ms: i64,
 ) -> Result<(), StoreError> {
-    let current = sqlx::query("SELECT metric FROM sla_clocks WHERE case_id = $1 AND metric = $2")
-        .bind(case_id)
-        .bind(NEXT_UPDATE)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if current.is_some() {
-        stop_clock(tx, case_id, NEXT_UPDATE, wt, at_ms).await?;
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sla_clocks WHERE case_id = $1 AND metric LIKE 'next_update#%'")
-            .bind(case_id)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("n")?;
-        let archived = format!("{NEXT_UPDATE}#{}", n + 1);
-        for table in ["sla_clocks", "escalations"] {
-            sqlx::query(&format!(
-                "UPDATE {table} SET metric = $1 WHERE case_id = $2 AND metric = $3"
-            ))
-            .bind(&archived)
-            .bind(case_id)
-            .bind(NEXT_UPDATE)
-            .execute(&mut **tx)
-            .await?;
+    let cycle = match current_clock(tx, case_id, SlaMetric::NextUpdate).await? {
+        Some((cycle, _)) => {
+            stop_clock(tx, case_id, SlaMetric::NextUpdate, wt, at_ms).await?;
+            cycle + 1
         }
-    }
-    sqlx::query(
-        "INSERT INTO sla_clocks (case_id, metric, target_ms, started_at_ms, due_at_ms) VALUES ($1, $2, $3, $4, $5)",
+        None => 0,
+    };
+    start_clock(
+        tx,
+        case_id,
+        SlaMetric::NextUpdate,
+        cycle,
+        target_ms,
+        wt,
+        at_ms,
     )
-    .bind(case_id)
-    .bind(NEXT_UPDATE)
-    .bind(target_ms)
-    .bind(at_ms)
-    .bind(wt.add(at_ms, target_ms))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Stops every clock without a breach (a cancelled or merged case).
@@ -369,30 +399,32 @@ impl Store {
         let mut report = TickReport::default();
         let (_gate, mut tx) = self.begin_write().await?;
         let running = sqlx::query(
-            "SELECT s.case_id, s.metric, s.target_ms, s.started_at_ms, s.due_at_ms, s.paused_ms, s.breached_at_ms \
+            "SELECT s.case_id, s.metric, s.cycle, s.target_ms, s.started_at_ms, s.due_at_ms, s.paused_ms, s.breached_at_ms \
              FROM sla_clocks s WHERE s.stopped_at_ms IS NULL AND s.paused_since_ms IS NULL ORDER BY s.case_id, s.metric",
         )
         .fetch_all(&mut *tx)
         .await?;
         for row in running {
             let case_id: i64 = row.try_get("case_id")?;
-            let metric: String = row.try_get("metric")?;
+            let metric: SlaMetric = enum_column(row.try_get("metric")?, "sla_clocks.metric")?;
+            let cycle: i64 = row.try_get("cycle")?;
             let target: i64 = row.try_get("target_ms")?;
             let due: i64 = row.try_get("due_at_ms")?;
             if now_ms >= due {
                 if row.try_get::<Option<i64>, _>("breached_at_ms")?.is_none() {
-                    sqlx::query("UPDATE sla_clocks SET breached_at_ms = $1 WHERE case_id = $2 AND metric = $3")
+                    sqlx::query("UPDATE sla_clocks SET breached_at_ms = $1 WHERE case_id = $2 AND metric = $3 AND cycle = $4")
                         .bind(due)
                         .bind(case_id)
-                        .bind(&metric)
+                        .bind(metric.as_str())
+                        .bind(cycle)
                         .execute(&mut *tx)
                         .await?;
                 }
                 if escalate_once(
                     &mut tx,
                     case_id,
-                    "breached",
-                    &metric,
+                    EscalationKind::Breached,
+                    Some((metric, cycle)),
                     &format!("{metric} target of {} min missed", target / 60_000),
                     now_ms,
                 )
@@ -408,8 +440,8 @@ impl Store {
                 && escalate_once(
                     &mut tx,
                     case_id,
-                    "breach_imminent",
-                    &metric,
+                    EscalationKind::BreachImminent,
+                    Some((metric, cycle)),
                     &format!("{metric} due in {} min", (wt.between(now_ms, due)) / 60_000),
                     now_ms,
                 )
@@ -421,10 +453,10 @@ impl Store {
         // Unresolved after N working days (waiting on the customer does not count).
         let limit = i64::from(policy.unresolved_working_days) * wt.day_ms();
         let open = sqlx::query(
-            "SELECT c.id, s.started_at_ms, s.paused_ms, s.paused_since_ms FROM cases c JOIN sla_clocks s \
+            "SELECT c.id, s.cycle, s.started_at_ms, s.paused_ms, s.paused_since_ms FROM cases c JOIN sla_clocks s \
              ON s.case_id = c.id AND s.metric = $1 WHERE s.stopped_at_ms IS NULL",
         )
-        .bind(RESOLUTION)
+        .bind(SlaMetric::Resolution.as_str())
         .fetch_all(&mut *tx)
         .await?;
         for row in open {
@@ -438,8 +470,8 @@ impl Store {
                 && escalate_once(
                     &mut tx,
                     case_id,
-                    "unresolved",
-                    RESOLUTION,
+                    EscalationKind::Unresolved,
+                    Some((SlaMetric::Resolution, row.try_get("cycle")?)),
                     &format!(
                         "unresolved after {} working days",
                         policy.unresolved_working_days
@@ -463,10 +495,11 @@ impl Store {
         wt: &WorkingTime,
         now_ms: i64,
     ) -> Result<Vec<SlaClock>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM sla_clocks WHERE case_id = $1 ORDER BY metric")
-            .bind(case_id)
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM sla_clocks WHERE case_id = $1 ORDER BY metric, cycle DESC")
+                .bind(case_id)
+                .fetch_all(self.pool())
+                .await?;
         rows.iter()
             .map(|row| {
                 let started: i64 = row.try_get("started_at_ms")?;
@@ -491,7 +524,8 @@ impl Store {
                 let elapsed = wt.between(started, end) - paused_ms;
                 let breached_at: Option<i64> = row.try_get("breached_at_ms")?;
                 Ok(SlaClock {
-                    metric: row.try_get("metric")?,
+                    metric: enum_column(row.try_get("metric")?, "sla_clocks.metric")?,
+                    cycle: row.try_get("cycle")?,
                     target_ms: target,
                     started_at_ms: started,
                     stopped_at_ms: stopped,
@@ -561,6 +595,3 @@ async fn send_follow_ups(tx: &mut Tx, now_ms: i64) -> Result<usize, StoreError> 
     }
     Ok(due.len())
 }
-
-/// The first-response metric name, re-exported for the lifecycle.
-pub(crate) const FIRST: &str = FIRST_RESPONSE;

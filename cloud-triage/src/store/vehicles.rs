@@ -33,7 +33,7 @@ pub struct VehicleFeedback {
     /// The driver's words, when transcribed.
     pub transcript: Option<String>,
     /// The audio clip's state (`incomplete` when a chunk was lost).
-    pub audio_status: String,
+    pub audio_status: crate::domain::AudioStatus,
     /// Set when the car completed the capture after a stop.
     pub cut_short_reason: Option<String>,
     /// Its case.
@@ -58,7 +58,10 @@ impl Store {
                     id: uuid_column(row.try_get::<&str, _>("id")?, "feedback.id")?,
                     captured_at_ms: row.try_get("captured_at_ms")?,
                     transcript: row.try_get("transcript")?,
-                    audio_status: row.try_get("audio_status")?,
+                    audio_status: super::rows::enum_column(
+                        row.try_get("audio_status")?,
+                        "feedback.audio_status",
+                    )?,
                     cut_short_reason: row.try_get("cut_short_reason")?,
                     case_id: row.try_get("case_id")?,
                 })

@@ -339,7 +339,7 @@ on_both_backends!(enough_vehicles_within_the_window_make_an_emerging_issue_once)
 fn known_issue(id: &str, similarity: f64) -> CaseMatch {
     CaseMatch {
         doc_id: id.into(),
-        kind: "known_issue".into(),
+        kind: "known_issue".parse().unwrap(),
         score: 0.03,
         similarity: Some(similarity),
         title: format!("recall {id}"),
@@ -599,7 +599,7 @@ on_both_backends!(concurrent_workers_link_reports_of_one_issue_into_one_case);
 /// The cloud's recognition of a clip that came in chunks, as ingest records it.
 fn recognised(status: &str) -> cloud_triage::store::AsrRecord {
     cloud_triage::store::AsrRecord {
-        status: status.into(),
+        status: status.parse().unwrap(),
         model: "whisper-tiny.en@ct2".into(),
         language: Some("en".into()),
         elapsed_ms: 420,
@@ -679,7 +679,10 @@ async fn a_late_transcript_triages_its_untouched_case_once(db: &TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(
-        (fb.transcript.as_deref(), fb.transcript_source.as_deref()),
+        (
+            fb.transcript.as_deref(),
+            fb.transcript_source.map(|s| s.as_str())
+        ),
         (Some("the brakes squeal and grind"), Some("cloud_asr"))
     );
     assert_eq!(fb.transcript_confidence, Some(0.81));

@@ -426,6 +426,17 @@ async fn an_unsatisfied_driver_reopens_the_case_and_the_loop_repeats(db: &TestDb
         (T0 + 5 * 24 * HOUR, None),
         "a new resolution clock"
     );
+    let cycles: Vec<(i64, bool)> = case
+        .sla
+        .iter()
+        .filter(|c| c.metric == "resolution")
+        .map(|c| (c.cycle, c.stopped_at_ms.is_some()))
+        .collect();
+    assert_eq!(
+        cycles,
+        vec![(1, false), (0, true)],
+        "the first cycle is kept, stopped, under its own cycle"
+    );
     let again = T0 + 5 * 24 * HOUR;
     go(
         db,
