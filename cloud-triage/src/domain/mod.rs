@@ -8,9 +8,21 @@
 //!   metric, escalation, notification, match, ASR, audio, transcript
 //!   source, trigger), each with its stored text and the allowed values.
 //! - [`fields`]: the case fields engineers may set and the check of each value.
+//! - [`lifecycle`]: the 8D state machine as a plan: transitions, required
+//!   fields, and the effects of each (clocks, messages, follow-ups).
+//! - [`calendar`]: working time (24x7 or business hours with holidays).
+//! - [`sla_policy`]: SLA targets by severity and category.
+//! - [`clocks`]: an SLA clock's rules: due, paused, stopped, breached,
+//!   imminent, unresolved after N working days, and its reading.
+//! - [`texts`]: case titles and what the driver's car is told.
 
+pub mod calendar;
+pub mod clocks;
 pub mod fields;
 pub mod kinds;
+pub mod lifecycle;
+pub mod sla_policy;
+pub mod texts;
 
 pub use kinds::{
     AsrStatus, AudioStatus, CaseStatus, EscalationKind, MatchKind, NotificationKind, Severity,
@@ -27,4 +39,29 @@ pub enum Refusal {
     /// A value that breaks a rule, with the rule.
     #[error("{0}")]
     Invalid(String),
+    /// The lifecycle does not lead from `from` to `to`.
+    #[error(
+        "to: a {from} case cannot become {to}; it can become {}",
+        if allowed.is_empty() {
+            "nothing (it is final)".to_string()
+        } else {
+            allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        }
+    )]
+    NotAllowed {
+        /// The case's status.
+        from: CaseStatus,
+        /// The status asked for.
+        to: CaseStatus,
+        /// Where it can go.
+        allowed: Vec<CaseStatus>,
+    },
+    /// Fields or texts a status needs are missing.
+    #[error("missing for {to}: {}", missing.join(", "))]
+    Missing {
+        /// The status asked for.
+        to: CaseStatus,
+        /// What is missing.
+        missing: Vec<String>,
+    },
 }

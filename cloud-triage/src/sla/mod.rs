@@ -3,15 +3,20 @@
 //! when the metric is met; the scheduler raises escalations (breach
 //! imminent, breached, unresolved after N working days) exactly once each.
 //!
+//! The rules (working time, targets, when a clock breaches) are pure and
+//! live in [`crate::domain`]; they are re-exported here under their old
+//! paths.
+//!
 //! # Layout
-//! - [`calendar`]: working time (24x7 or business hours with holidays).
-//! - [`policy`]: targets by severity and category, from the policy file.
+//! - [`calendar`]: working time (24x7 or business hours with holidays),
+//!   from [`crate::domain::calendar`].
+//! - [`policy`]: targets by severity and category, from the policy file,
+//!   from [`crate::domain::sla_policy`].
 //! - [`scheduler`]: the periodic tick that raises escalations.
 
-pub mod calendar;
-pub mod policy;
 pub mod scheduler;
 
+pub use crate::domain::{calendar, sla_policy as policy};
 pub use calendar::{Calendar, CalendarKind, WorkingTime};
 pub use policy::{SlaPolicy, SlaTargets};
 

@@ -11,9 +11,8 @@
 
 use serde_json::Value;
 use sqlx::{Any, Row, Transaction};
-use uuid::Uuid;
 
-use super::{records::CaseDetail, Store, StoreError};
+use super::{case_writes, records::CaseDetail, Store, StoreError};
 use crate::domain::fields::{check_changes, FieldChange, FieldKind, FieldValue};
 
 /// A change to a case: who makes it, what they last saw, and the fields to set.
@@ -49,16 +48,7 @@ impl Store {
         let changes = check_changes(&update.set, self.taxonomy())?;
 
         let (_gate, mut tx) = self.begin_write().await?;
-        let bumped = sqlx::query(
-            "UPDATE cases SET updated_at_ms = CASE WHEN updated_at_ms >= $1 THEN updated_at_ms + 1 ELSE $1 END \
-             WHERE id = $2 AND ($3 IS NULL OR updated_at_ms = $3)",
-        )
-        .bind(at_ms)
-        .bind(id)
-        .bind(update.expected_updated_at_ms)
-        .execute(&mut *tx)
-        .await?;
-        if bumped.rows_affected() == 0 {
+        if !case_writes::bump_updated(&mut tx, id, at_ms, update.expected_updated_at_ms).await? {
             let exists = sqlx::query("SELECT id FROM cases WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -103,18 +93,15 @@ pub(crate) async fn apply_changes(
             FieldValue::Int(n) => sqlx::query(&statement).bind(*n),
         };
         query.bind(id).execute(&mut **tx).await?;
-        sqlx::query(
-            "INSERT INTO case_history (id, case_id, at_ms, actor, field, old_value, new_value) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        case_writes::history(
+            tx,
+            id,
+            at_ms,
+            actor,
+            column,
+            old.history_text().as_deref(),
+            value.history_text().as_deref(),
         )
-        .bind(Uuid::now_v7().to_string())
-        .bind(id)
-        .bind(at_ms)
-        .bind(actor)
-        .bind(column)
-        .bind(old.history_text())
-        .bind(value.history_text())
-        .execute(&mut **tx)
         .await?;
     }
     Ok(())

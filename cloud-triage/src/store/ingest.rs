@@ -14,23 +14,20 @@ use uuid::Uuid;
 use qloop_knowledge::linking::{LinkDecision, NewFeedback};
 
 use super::{
-    linking,
+    case_writes, linking,
     records::{AsrRecord, CaseMatch},
     rows::{to_bigint, vector_text, NullableDouble},
     Store, StoreError,
 };
 use crate::{
     domain::{
-        AsrStatus, AudioStatus, EscalationKind, MatchKind, NotificationKind, Severity,
+        texts, AsrStatus, AudioStatus, EscalationKind, MatchKind, NotificationKind, Severity,
         TranscriptSource, Trigger,
     },
     policy::Policy,
 };
 
-/// The title of a case whose feedback has no transcript.
-pub const UNTITLED: &str = "Feedback without transcript";
-/// Longest case title, in characters.
-pub const TITLE_CHARS: usize = 80;
+pub use crate::domain::texts::{case_title, TITLE_CHARS, UNTITLED};
 
 /// Facts about a feedback the envelope itself does not carry.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,13 +184,7 @@ impl Store {
             feedback_id: Some(env.feedback_id),
             case_number: Some(case_id),
             kind: EventKind::Received,
-            message: match linked {
-                None => format!("Thank you. Your feedback was received as case {case_id}."),
-                Some(_) => format!(
-                    "Thank you. Your feedback was received and added to case {case_id}, \
-                     which engineers are already working on."
-                ),
-            },
+            message: texts::received(case_id, linked.is_some()),
             sent_at_ms: now,
         };
         super::downlink::queue_event(&mut tx, &env.vehicle.vin, &event).await?;
@@ -223,19 +214,12 @@ async fn link(
 ) -> Result<(), StoreError> {
     let feedback_id = env.feedback_id.to_string();
     attach(tx, &feedback_id, case_id, now).await?;
-    sqlx::query(
-        "UPDATE cases SET updated_at_ms = CASE WHEN updated_at_ms >= $1 THEN updated_at_ms + 1 ELSE $1 END \
-         WHERE id = $2",
-    )
-    .bind(now)
-    .bind(case_id)
-    .execute(&mut **tx)
-    .await?;
+    case_writes::bump_updated(tx, case_id, now, None).await?;
     linking::refresh_aggregates(tx, case_id, false).await?;
     if let Some(v) = vector {
         linking::add_to_centroid(tx, case_id, v).await?;
     }
-    linking::history(
+    case_writes::history(
         tx,
         case_id,
         now,
@@ -277,12 +261,7 @@ async fn open_case(
         Some(a) => a.severity.parse::<Severity>()?,
         None => Severity::Unassessed,
     };
-    let case_id: i64 =
-        sqlx::query("UPDATE sequences SET value = value + 1 WHERE name = $1 RETURNING value")
-            .bind("case_number")
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("value")?;
+    let case_id = case_writes::next_case_number(tx).await?;
     let title = case_title(env.transcript());
     sqlx::query(
         "INSERT INTO cases (id, status, category, severity, model_version, title, vehicle_count, \
@@ -303,7 +282,7 @@ async fn open_case(
     let feedback_id = env.feedback_id.to_string();
     attach(tx, &feedback_id, case_id, now).await?;
     linking::refresh_aggregates(tx, case_id, true).await?;
-    linking::history(
+    case_writes::history(
         tx,
         case_id,
         now,
@@ -316,7 +295,7 @@ async fn open_case(
     )
     .await?;
     if let Some(t) = assessment.filter(|_| severity.is_major()) {
-        linking::history(
+        case_writes::history(
             tx,
             case_id,
             now,
@@ -349,7 +328,7 @@ async fn open_case(
         )
         .await?;
     }
-    linking::notify(
+    case_writes::notify(
         tx,
         NotificationKind::CaseOpened,
         case_id,
@@ -406,7 +385,7 @@ pub(super) async fn suggest_fixes(
         .bind(case_id)
         .execute(&mut **tx)
         .await?;
-        linking::history(
+        case_writes::history(
             tx,
             case_id,
             now,
@@ -568,39 +547,4 @@ async fn existing_case(
     row.try_get::<Option<i64>, _>("case_id")?.ok_or_else(|| {
         StoreError::Corrupt(format!("feedback {feedback_id} is stored without a case"))
     })
-}
-
-/// A case title: the transcript's first [`TITLE_CHARS`] characters, or [`UNTITLED`].
-pub fn case_title(transcript: Option<&str>) -> String {
-    let words = transcript
-        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
-    if words.is_empty() {
-        return UNTITLED.to_string();
-    }
-    let mut title: String = words.chars().take(TITLE_CHARS).collect();
-    if words.chars().count() > TITLE_CHARS {
-        title.pop();
-        title.push('…');
-    }
-    title
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_long_transcript_is_cut_to_eighty_characters_with_an_ellipsis() {
-        let title = case_title(Some(&"é".repeat(200)));
-        assert_eq!(title.chars().count(), TITLE_CHARS);
-        assert!(title.ends_with('…'));
-    }
-
-    #[test]
-    fn a_missing_or_blank_transcript_gets_the_untitled_title() {
-        assert_eq!(case_title(None), UNTITLED);
-        assert_eq!(case_title(Some("  \n ")), UNTITLED);
-        assert_eq!(case_title(Some(" wipers   stop\n")), "wipers stop");
-    }
 }

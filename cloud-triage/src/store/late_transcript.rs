@@ -14,13 +14,17 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{
-    ingest::{case_title, suggest_fixes, Triaged},
+    case_writes,
+    ingest::{suggest_fixes, Triaged},
     linking,
     records::AsrRecord,
     rows::vector_text,
     Store, StoreError,
 };
-use crate::domain::{AsrStatus, CaseStatus, EscalationKind, Severity};
+use crate::domain::{
+    texts::{case_title, UNTITLED},
+    AsrStatus, CaseStatus, EscalationKind, Severity,
+};
 
 /// The cloud's words for a stored feedback.
 #[derive(Debug, Clone, Copy)]
@@ -129,14 +133,14 @@ impl Store {
         let title = case_title(Some(late.text));
         let Some(t) = triage.filter(|_| untouched) else {
             // An engineer has the case already: give it the words, not a verdict.
-            if case.try_get::<String, _>("title")? == super::ingest::UNTITLED {
+            if case.try_get::<String, _>("title")? == UNTITLED {
                 sqlx::query("UPDATE cases SET title = $1 WHERE id = $2")
                     .bind(&title)
                     .bind(case_id)
                     .execute(&mut *tx)
                     .await?;
             }
-            linking::history(
+            case_writes::history(
                 &mut tx,
                 case_id,
                 now,
@@ -198,7 +202,7 @@ impl Store {
         if let Some(v) = vector {
             linking::add_to_centroid(&mut tx, case_id, v).await?;
         }
-        linking::history(
+        case_writes::history(
             &mut tx,
             case_id,
             now,
@@ -224,7 +228,7 @@ impl Store {
         suggest_fixes(&mut tx, case_id, t, now).await?;
         if severity.is_major() {
             let reasons = a.severity_reasons.join(", ");
-            linking::history(
+            case_writes::history(
                 &mut tx,
                 case_id,
                 now,

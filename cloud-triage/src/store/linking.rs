@@ -14,6 +14,7 @@ use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use super::{
+    case_writes::{self, history, notify},
     records::CaseMatch,
     rows::{enum_column, json_column, vector_column, vector_text, NullableDouble},
     Store, StoreError,
@@ -188,55 +189,6 @@ pub(crate) async fn add_to_centroid(
         .bind(case_id)
         .execute(&mut **tx)
         .await?;
-    Ok(())
-}
-
-/// Appends one entry to a case's history.
-pub(crate) async fn history(
-    tx: &mut Tx,
-    case_id: i64,
-    at_ms: i64,
-    actor: &str,
-    field: &str,
-    old: Option<&str>,
-    new: Option<&str>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO case_history (id, case_id, at_ms, actor, field, old_value, new_value) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(Uuid::now_v7().to_string())
-    .bind(case_id)
-    .bind(at_ms)
-    .bind(actor)
-    .bind(field)
-    .bind(old)
-    .bind(new)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Queues a notification event (`case_opened`, `escalated`,
-/// `emerging_issue`, …) in the transaction of the change it announces.
-pub(crate) async fn notify(
-    tx: &mut Tx,
-    kind: NotificationKind,
-    case_id: i64,
-    payload: serde_json::Value,
-    at_ms: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO notification_events (id, kind, case_id, payload_json, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(Uuid::now_v7().to_string())
-    .bind(kind.as_str())
-    .bind(case_id)
-    .bind(payload.to_string())
-    .bind(at_ms)
-    .execute(&mut **tx)
-    .await?;
     Ok(())
 }
 
@@ -501,15 +453,7 @@ async fn feedback_of(tx: &mut Tx, case_id: i64) -> Result<Vec<String>, StoreErro
 
 /// Locks a case row for the change (bumping `updated_at_ms`) and returns its status.
 async fn touch(tx: &mut Tx, case_id: i64, at_ms: i64) -> Result<CaseStatus, StoreError> {
-    let bumped = sqlx::query(
-        "UPDATE cases SET updated_at_ms = CASE WHEN updated_at_ms >= $1 THEN updated_at_ms + 1 ELSE $1 END \
-         WHERE id = $2",
-    )
-    .bind(at_ms)
-    .bind(case_id)
-    .execute(&mut **tx)
-    .await?;
-    if bumped.rows_affected() == 0 {
+    if !case_writes::bump_updated(tx, case_id, at_ms, None).await? {
         return Err(StoreError::NotFound);
     }
     let status: String = sqlx::query("SELECT status FROM cases WHERE id = $1")
@@ -592,21 +536,20 @@ impl Store {
             .await?;
         }
         super::sla::cancel_clocks(&mut tx, from, at_ms).await?;
-        sqlx::query(
-            "UPDATE cases SET status = 'merged', merged_into = $1, occurrences = 0 WHERE id = $2",
-        )
-        .bind(into)
-        .bind(from)
-        .execute(&mut *tx)
-        .await?;
-        history(
+        sqlx::query("UPDATE cases SET merged_into = $1, occurrences = 0 WHERE id = $2")
+            .bind(into)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
+        let merged = CaseStatus::Merged;
+        case_writes::set_status(
             &mut tx,
             from,
-            at_ms,
+            from_status,
+            merged,
             actor,
-            "status",
-            Some(from_status.as_str()),
-            Some(CaseStatus::Merged.as_str()),
+            merged.as_str(),
+            at_ms,
         )
         .await?;
         history(
@@ -674,12 +617,7 @@ impl Store {
                 "feedback_ids: at least one feedback must stay in the case".into(),
             ));
         }
-        let new_id: i64 =
-            sqlx::query("UPDATE sequences SET value = value + 1 WHERE name = $1 RETURNING value")
-                .bind("case_number")
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("value")?;
+        let new_id = case_writes::next_case_number(&mut tx).await?;
         let transcript: Option<String> =
             sqlx::query("SELECT transcript FROM feedback WHERE id = $1")
                 .bind(&moving[0])
@@ -693,7 +631,7 @@ impl Store {
              last_seen_ms, $3, $3 FROM cases WHERE id = $4",
         )
         .bind(new_id)
-        .bind(super::ingest::case_title(transcript.as_deref()))
+        .bind(crate::domain::texts::case_title(transcript.as_deref()))
         .bind(at_ms)
         .bind(from)
         .execute(&mut *tx)

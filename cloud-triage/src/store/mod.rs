@@ -8,6 +8,13 @@
 //! JSON is `TEXT`, uuids their hyphenated text. A nullable float is bound as
 //! [`rows::NullableDouble`], never as an `Option<f64>` (see there why).
 //!
+//! The case rules are not here but in [`crate::domain`]: the store reads
+//! rows into its types (an unknown stored status or kind is corrupt data),
+//! calls its rules, and writes what they decide. Store modules use each
+//! other without a loop: `rows` and `case_writes` at the bottom, [`sla`]
+//! above them, then [`case_update`], [`linking`] and [`lifecycle`], then
+//! [`ingest`] and [`late_transcript`].
+//!
 //! # Layout
 //! - [`error`]: the store's error type, [`StoreError`].
 //! - [`migrations`]: the embedded migration set and its runner.
@@ -18,11 +25,16 @@
 //! - [`records`]: the read models the API serves (cases, feedback, counts).
 //! - [`cases`], [`feedback`]: the reads behind those records.
 //! - [`case_update`]: engineers' changes to a case, with history.
+//! - `case_writes`: the writes every change shares (history, notification,
+//!   case number, `updated_at_ms`, status, messages to the cars).
+//! - [`lifecycle`], [`sla`]: the 8D plan and the SLA clocks applied to rows.
+//! - [`linking`]: fleet-wide cases, merge and split.
 //! - [`rows`]: decoding helpers shared by the reads.
 
 pub mod access;
 pub mod audio;
 pub mod case_update;
+mod case_writes;
 pub mod cases;
 pub mod downlink;
 pub mod error;

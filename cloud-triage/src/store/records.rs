@@ -234,7 +234,7 @@ pub struct CaseDetail {
     /// Known issues and similar cases found for its feedback, with scores.
     pub matches: Vec<CaseMatch>,
     /// SLA clocks (route, first response, resolution) as of the read.
-    pub sla: Vec<super::sla::SlaClock>,
+    pub sla: Vec<crate::domain::clocks::SlaClock>,
     /// When the driver got the first response, Unix ms.
     pub first_response_at_ms: Option<i64>,
     /// When effectiveness was verified (resolution), Unix ms.

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{calendar::Calendar, SlaMetric};
-use crate::domain::Severity;
+use super::{calendar::Calendar, Severity, SlaMetric};
 
 /// Targets for one class of case, in minutes of working time.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,483 @@
+//! SLA clocks as values: started when a case opens (or a cycle restarts),
+//! paused while the case waits on the customer, stopped when the metric is
+//! met. The rules the scheduler and the lifecycle apply to a clock are here:
+//! when it is breached, when a breach is imminent, when a case counts as
+//! unresolved after N working days, how a pause moves the due instant, and
+//! what a clock reads as at a given moment. The store loads a clock, calls
+//! these, and saves it.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{calendar::WorkingTime, kinds::SlaMetric};
+
+/// One stored SLA clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clock {
+    /// What it measures.
+    pub metric: SlaMetric,
+    /// Which clock of its metric on the case, from 0 (the highest is current).
+    pub cycle: i64,
+    /// Working time allowed, ms.
+    pub target_ms: i64,
+    /// When it started, Unix ms.
+    pub started_at_ms: i64,
+    /// When it is due, Unix ms (moves when a pause ends).
+    pub due_at_ms: i64,
+    /// Working time spent in finished pauses, ms.
+    pub paused_ms: i64,
+    /// When the running pause began, if one is running.
+    pub paused_since_ms: Option<i64>,
+    /// Finished pauses, `(from, to)`.
+    pub pauses: Vec<(i64, i64)>,
+    /// When it stopped (the metric was met, or the case ended).
+    pub stopped_at_ms: Option<i64>,
+    /// When it was missed (its due instant).
+    pub breached_at_ms: Option<i64>,
+}
+
+/// A clock as the API shows it at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SlaClock {
+    /// What it measures.
+    pub metric: SlaMetric,
+    /// Which clock of its metric, from 0: a reopened case's resolution and
+    /// every restarted next-update clock count up; the highest is current.
+    pub cycle: i64,
+    /// Working time allowed, ms.
+    pub target_ms: i64,
+    /// When the clock started, Unix ms.
+    pub started_at_ms: i64,
+    /// When it stopped (the metric was met), Unix ms.
+    pub stopped_at_ms: Option<i64>,
+    /// Intervals spent waiting on the customer, `[from, to]` (to absent while paused).
+    pub paused: Vec<(i64, Option<i64>)>,
+    /// Working time used so far (or until stopped), ms.
+    pub elapsed_ms: i64,
+    /// Working time left; negative once breached.
+    pub remaining_ms: i64,
+    /// When it is due, Unix ms (moves while paused).
+    pub due_at_ms: i64,
+    /// Whether the target was missed.
+    pub breached: bool,
+    /// When it was missed, Unix ms.
+    pub breached_at_ms: Option<i64>,
+}
+
+/// What a scheduler tick finds about a running clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TickFinding {
+    /// Past due: record the breach (at `due_at_ms`, unless recorded) and
+    /// raise a `breached` escalation with `detail`.
+    Breached {
+        /// The breach instant to record, when none is yet.
+        mark_at_ms: Option<i64>,
+        /// The escalation's text.
+        detail: String,
+    },
+    /// Most of the target is used: raise `breach_imminent` with `detail`.
+    Imminent {
+        /// The escalation's text.
+        detail: String,
+    },
+}
+
+const MINUTE_MS: i64 = 60_000;
+
+impl Clock {
+    /// Clock `cycle` of `metric`, started at `at_ms` with `target_ms` of working time.
+    pub fn start(
+        metric: SlaMetric,
+        cycle: i64,
+        target_ms: i64,
+        wt: &WorkingTime,
+        at_ms: i64,
+    ) -> Clock {
+        Clock {
+            metric,
+            cycle,
+            target_ms,
+            started_at_ms: at_ms,
+            due_at_ms: wt.add(at_ms, target_ms),
+            paused_ms: 0,
+            paused_since_ms: None,
+            pauses: Vec::new(),
+            stopped_at_ms: None,
+            breached_at_ms: None,
+        }
+    }
+
+    /// Whether it still runs (not stopped, not paused).
+    pub fn is_running(&self) -> bool {
+        self.stopped_at_ms.is_none() && self.paused_since_ms.is_none()
+    }
+
+    /// Starts a pause at `at_ms` (waiting on the customer); a stopped or
+    /// already paused clock is left as it is. True when it changed.
+    pub fn pause(&mut self, at_ms: i64) -> bool {
+        if self.stopped_at_ms.is_some() || self.paused_since_ms.is_some() {
+            return false;
+        }
+        self.paused_since_ms = Some(at_ms);
+        true
+    }
+
+    /// Ends the running pause at `at_ms`: the working time it took moves the
+    /// due instant. True when there was a pause to end.
+    pub fn resume(&mut self, wt: &WorkingTime, at_ms: i64) -> bool {
+        let Some(since) = self.paused_since_ms.take() else {
+            return false;
+        };
+        self.paused_ms += wt.between(since, at_ms);
+        self.pauses.push((since, at_ms));
+        self.due_at_ms = wt.add(self.started_at_ms, self.target_ms + self.paused_ms);
+        true
+    }
+
+    /// Stops the clock at `at_ms` (the metric is met), ending a running
+    /// pause first. Returns the escalation text when stopping past the due
+    /// instant records a breach for the first time; a stopped clock is left
+    /// as it is.
+    pub fn stop(&mut self, wt: &WorkingTime, at_ms: i64) -> Option<String> {
+        if self.stopped_at_ms.is_some() {
+            return None;
+        }
+        self.resume(wt, at_ms);
+        self.stopped_at_ms = Some(at_ms);
+        if at_ms > self.due_at_ms && self.breached_at_ms.is_none() {
+            self.breached_at_ms = Some(self.due_at_ms);
+            return Some(format!("{} met late", self.metric));
+        }
+        None
+    }
+
+    /// Stops the clock without judging it (a cancelled or merged case): no
+    /// breach, and a running pause simply ends.
+    pub fn cancel(&mut self, at_ms: i64) -> bool {
+        if self.stopped_at_ms.is_some() {
+            return false;
+        }
+        self.stopped_at_ms = Some(at_ms);
+        self.paused_since_ms = None;
+        true
+    }
+
+    /// Working time used by `at_ms` (up to the stop, without pauses).
+    pub fn used_ms(&self, wt: &WorkingTime, at_ms: i64) -> i64 {
+        let end = self.stopped_at_ms.unwrap_or(at_ms);
+        let mut paused = self.paused_ms;
+        if let Some(since) = self.paused_since_ms {
+            paused += wt.between(since, end);
+        }
+        wt.between(self.started_at_ms, end) - paused
+    }
+
+    /// What a scheduler tick at `now_ms` raises for a running clock: a
+    /// breach once it is due, else "breach imminent" once `imminent_at` of
+    /// the target is used; nothing for a stopped or paused clock.
+    pub fn tick(&self, wt: &WorkingTime, imminent_at: f64, now_ms: i64) -> Option<TickFinding> {
+        if !self.is_running() {
+            return None;
+        }
+        if now_ms >= self.due_at_ms {
+            return Some(TickFinding::Breached {
+                mark_at_ms: self.breached_at_ms.is_none().then_some(self.due_at_ms),
+                detail: format!(
+                    "{} target of {} min missed",
+                    self.metric,
+                    self.target_ms / MINUTE_MS
+                ),
+            });
+        }
+        let used = wt.between(self.started_at_ms, now_ms) - self.paused_ms;
+        (used as f64 >= imminent_at * self.target_ms as f64).then(|| TickFinding::Imminent {
+            detail: format!(
+                "{} due in {} min",
+                self.metric,
+                wt.between(now_ms, self.due_at_ms) / MINUTE_MS
+            ),
+        })
+    }
+
+    /// Whether a resolution clock that has not stopped shows the case
+    /// unresolved after `working_days` working days at `now_ms` (time
+    /// waiting on the customer does not count).
+    pub fn unresolved_after(&self, wt: &WorkingTime, working_days: u32, now_ms: i64) -> bool {
+        if self.metric != SlaMetric::Resolution || self.stopped_at_ms.is_some() {
+            return false;
+        }
+        let until = self.paused_since_ms.unwrap_or(now_ms);
+        let worked = wt.between(self.started_at_ms, until) - self.paused_ms;
+        worked >= i64::from(working_days) * wt.day_ms()
+    }
+
+    /// The clock as it reads at `now_ms`.
+    pub fn reading(&self, wt: &WorkingTime, now_ms: i64) -> SlaClock {
+        let elapsed = self.used_ms(wt, now_ms);
+        let mut paused: Vec<(i64, Option<i64>)> =
+            self.pauses.iter().map(|(a, b)| (*a, Some(*b))).collect();
+        if let Some(since) = self.paused_since_ms {
+            paused.push((since, None));
+        }
+        SlaClock {
+            metric: self.metric,
+            cycle: self.cycle,
+            target_ms: self.target_ms,
+            started_at_ms: self.started_at_ms,
+            stopped_at_ms: self.stopped_at_ms,
+            paused,
+            elapsed_ms: elapsed,
+            remaining_ms: self.target_ms - elapsed,
+            due_at_ms: self.due_at_ms,
+            breached: self.breached_at_ms.is_some() || elapsed > self.target_ms,
+            breached_at_ms: self.breached_at_ms,
+        }
+    }
+}
+
+/// The text of an "unresolved after N working days" escalation.
+pub fn unresolved_detail(working_days: u32) -> String {
+    format!("unresolved after {working_days} working days")
+}
+
+/// Whether a case with this department counts as routed (the route clock stops).
+pub fn is_routed(department: Option<&str>) -> bool {
+    department.is_some_and(|d| !d.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::calendar::{Calendar, CalendarKind};
+
+    const MIN: i64 = 60_000;
+    const HOUR: i64 = 60 * MIN;
+    /// Monday 2026-11-02 00:00 UTC.
+    const MONDAY: i64 = 1_793_577_600_000;
+
+    fn around_the_clock() -> WorkingTime {
+        WorkingTime::default()
+    }
+
+    fn business() -> WorkingTime {
+        Calendar {
+            kind: CalendarKind::Business,
+            ..Calendar::default()
+        }
+        .working_time()
+        .unwrap()
+    }
+
+    fn first_response(wt: &WorkingTime, at: i64) -> Clock {
+        Clock::start(SlaMetric::FirstResponse, 0, 2 * HOUR, wt, at)
+    }
+
+    #[test]
+    fn a_clock_is_due_after_its_target_in_working_time() {
+        let c = first_response(&around_the_clock(), MONDAY);
+        assert_eq!(c.due_at_ms, MONDAY + 2 * HOUR);
+        // Business hours: Monday 17:00 + 2 h is Tuesday 09:00.
+        let c = first_response(&business(), MONDAY + 17 * HOUR);
+        assert_eq!(c.due_at_ms, MONDAY + 33 * HOUR);
+    }
+
+    #[test]
+    fn stopping_on_time_records_no_breach_and_late_records_one_once() {
+        let wt = around_the_clock();
+        let mut on_time = first_response(&wt, MONDAY);
+        assert_eq!(
+            on_time.stop(&wt, MONDAY + 2 * HOUR),
+            None,
+            "at the due instant"
+        );
+        assert_eq!(on_time.breached_at_ms, None);
+        let mut late = first_response(&wt, MONDAY);
+        assert_eq!(
+            late.stop(&wt, MONDAY + 2 * HOUR + 1).as_deref(),
+            Some("first_response met late")
+        );
+        assert_eq!(late.breached_at_ms, Some(MONDAY + 2 * HOUR));
+        assert_eq!(late.stop(&wt, MONDAY + 3 * HOUR), None, "stopped once");
+        assert_eq!(late.stopped_at_ms, Some(MONDAY + 2 * HOUR + 1));
+        // A breach the scheduler already marked is not raised again.
+        let mut marked = first_response(&wt, MONDAY);
+        marked.breached_at_ms = Some(MONDAY + 2 * HOUR);
+        assert_eq!(marked.stop(&wt, MONDAY + 5 * HOUR), None);
+    }
+
+    #[test]
+    fn a_pause_moves_the_due_instant_by_the_working_time_it_took() {
+        let wt = around_the_clock();
+        let mut c = first_response(&wt, MONDAY);
+        assert!(c.pause(MONDAY + 30 * MIN));
+        assert!(!c.pause(MONDAY + 40 * MIN), "already paused");
+        assert!(!c.is_running());
+        assert!(c.resume(&wt, MONDAY + 10 * HOUR));
+        assert_eq!(c.paused_ms, 9 * HOUR + 30 * MIN);
+        assert_eq!(c.due_at_ms, MONDAY + 11 * HOUR + 30 * MIN);
+        assert_eq!(c.pauses, vec![(MONDAY + 30 * MIN, MONDAY + 10 * HOUR)]);
+        assert!(!c.resume(&wt, MONDAY + 11 * HOUR), "nothing to resume");
+        // First response at 11:00: 1.5 h of clock, on time.
+        assert_eq!(c.stop(&wt, MONDAY + 11 * HOUR), None);
+        assert_eq!(c.reading(&wt, MONDAY + 20 * HOUR).elapsed_ms, 90 * MIN);
+    }
+
+    #[test]
+    fn a_pause_outside_working_hours_moves_nothing() {
+        let wt = business();
+        // Paused Monday 19:00 to Tuesday 07:00: no working time passed.
+        let mut c = first_response(&wt, MONDAY + 9 * HOUR);
+        let due = c.due_at_ms;
+        c.pause(MONDAY + 19 * HOUR);
+        c.resume(&wt, MONDAY + 31 * HOUR);
+        assert_eq!((c.paused_ms, c.due_at_ms), (0, due));
+    }
+
+    #[test]
+    fn stopping_a_paused_clock_ends_its_pause_first() {
+        let wt = around_the_clock();
+        let mut c = first_response(&wt, MONDAY);
+        c.pause(MONDAY + HOUR);
+        assert_eq!(
+            c.stop(&wt, MONDAY + 5 * HOUR),
+            None,
+            "paused time is not late"
+        );
+        assert_eq!(c.paused_since_ms, None);
+        assert_eq!(c.due_at_ms, MONDAY + 6 * HOUR);
+    }
+
+    #[test]
+    fn a_cancelled_clock_stops_without_a_breach() {
+        let wt = around_the_clock();
+        let mut c = first_response(&wt, MONDAY);
+        c.pause(MONDAY + HOUR);
+        assert!(c.cancel(MONDAY + 50 * HOUR));
+        assert_eq!(
+            (c.stopped_at_ms, c.paused_since_ms, c.breached_at_ms),
+            (Some(MONDAY + 50 * HOUR), None, None)
+        );
+        assert!(!c.cancel(MONDAY + 51 * HOUR));
+        assert_eq!(c.tick(&wt, 0.8, MONDAY + 100 * HOUR), None);
+    }
+
+    #[test]
+    fn a_tick_finds_nothing_then_imminent_then_breached() {
+        let wt = around_the_clock();
+        let c = first_response(&wt, MONDAY);
+        assert_eq!(c.tick(&wt, 0.8, MONDAY + 95 * MIN), None, "79 % used");
+        assert_eq!(
+            c.tick(&wt, 0.8, MONDAY + 96 * MIN),
+            Some(TickFinding::Imminent {
+                detail: "first_response due in 24 min".into()
+            }),
+            "80 % used"
+        );
+        assert_eq!(
+            c.tick(&wt, 0.8, MONDAY + 2 * HOUR),
+            Some(TickFinding::Breached {
+                mark_at_ms: Some(MONDAY + 2 * HOUR),
+                detail: "first_response target of 120 min missed".into()
+            }),
+            "due"
+        );
+        let mut marked = c.clone();
+        marked.breached_at_ms = Some(MONDAY + 2 * HOUR);
+        assert!(matches!(
+            marked.tick(&wt, 0.8, MONDAY + 3 * HOUR),
+            Some(TickFinding::Breached {
+                mark_at_ms: None,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_paused_or_stopped_clock_never_breaches_on_a_tick() {
+        let wt = around_the_clock();
+        let mut paused = first_response(&wt, MONDAY);
+        paused.pause(MONDAY + HOUR);
+        assert_eq!(paused.tick(&wt, 0.8, MONDAY + 100 * HOUR), None);
+        let mut stopped = first_response(&wt, MONDAY);
+        stopped.stop(&wt, MONDAY + HOUR);
+        assert_eq!(stopped.tick(&wt, 0.8, MONDAY + 100 * HOUR), None);
+    }
+
+    #[test]
+    fn imminence_counts_working_time_without_pauses() {
+        let wt = around_the_clock();
+        let mut c = first_response(&wt, MONDAY);
+        c.pause(MONDAY + HOUR);
+        c.resume(&wt, MONDAY + 5 * HOUR);
+        // 4 h paused: at 5:30 only 90 min of 120 are used (75 %).
+        assert_eq!(c.tick(&wt, 0.8, MONDAY + 5 * HOUR + 30 * MIN), None);
+        assert!(matches!(
+            c.tick(&wt, 0.8, MONDAY + 5 * HOUR + 36 * MIN),
+            Some(TickFinding::Imminent { .. })
+        ));
+    }
+
+    #[test]
+    fn unresolved_after_n_working_days_skips_pauses_and_stopped_clocks() {
+        let wt = around_the_clock();
+        let resolution = |at| Clock::start(SlaMetric::Resolution, 0, 48 * HOUR, &wt, at);
+        let c = resolution(MONDAY);
+        assert!(!c.unresolved_after(&wt, 3, MONDAY + 72 * HOUR - 1));
+        assert!(c.unresolved_after(&wt, 3, MONDAY + 72 * HOUR));
+        // Waiting on the customer since day 2 stops the count.
+        let mut waiting = resolution(MONDAY);
+        waiting.pause(MONDAY + 48 * HOUR);
+        assert!(!waiting.unresolved_after(&wt, 3, MONDAY + 200 * HOUR));
+        waiting.resume(&wt, MONDAY + 100 * HOUR);
+        assert!(!waiting.unresolved_after(&wt, 3, MONDAY + 123 * HOUR));
+        assert!(waiting.unresolved_after(&wt, 3, MONDAY + 124 * HOUR));
+        let mut resolved = resolution(MONDAY);
+        resolved.stop(&wt, MONDAY + HOUR);
+        assert!(!resolved.unresolved_after(&wt, 3, MONDAY + 500 * HOUR));
+        // Only resolution clocks count.
+        assert!(!first_response(&wt, MONDAY).unresolved_after(&wt, 3, MONDAY + 500 * HOUR));
+        assert_eq!(unresolved_detail(3), "unresolved after 3 working days");
+    }
+
+    #[test]
+    fn working_days_are_business_days_on_a_business_calendar() {
+        let wt = business();
+        // Three ten-hour days from Monday 08:00 end Wednesday 18:00.
+        let c = Clock::start(SlaMetric::Resolution, 0, 48 * HOUR, &wt, MONDAY + 8 * HOUR);
+        assert!(!c.unresolved_after(&wt, 3, MONDAY + 2 * 24 * HOUR + 18 * HOUR - 1));
+        assert!(c.unresolved_after(&wt, 3, MONDAY + 2 * 24 * HOUR + 18 * HOUR));
+    }
+
+    #[test]
+    fn a_reading_shows_elapsed_remaining_and_breached() {
+        let wt = around_the_clock();
+        let mut c = first_response(&wt, MONDAY);
+        let r = c.reading(&wt, MONDAY + 3 * HOUR);
+        assert_eq!(
+            (r.elapsed_ms, r.remaining_ms, r.breached),
+            (3 * HOUR, -HOUR, true)
+        );
+        assert_eq!(
+            r.breached_at_ms, None,
+            "the scheduler has not marked it yet"
+        );
+        c.pause(MONDAY + HOUR);
+        let r = c.reading(&wt, MONDAY + 3 * HOUR);
+        assert_eq!((r.elapsed_ms, r.breached), (HOUR, false));
+        assert_eq!(r.paused, vec![(MONDAY + HOUR, None)]);
+        c.stop(&wt, MONDAY + 4 * HOUR);
+        let r = c.reading(&wt, MONDAY + 30 * HOUR);
+        assert_eq!(
+            (r.elapsed_ms, r.stopped_at_ms),
+            (HOUR, Some(MONDAY + 4 * HOUR))
+        );
+        assert_eq!(r.paused, vec![(MONDAY + HOUR, Some(MONDAY + 4 * HOUR))]);
+    }
+
+    #[test]
+    fn a_case_is_routed_once_it_has_a_department() {
+        assert!(is_routed(Some("Chassis")));
+        assert!(!is_routed(Some("  ")));
+        assert!(!is_routed(None));
+    }
+}

@@ -1,0 +1,348 @@
+//! The plans: what a transition, an update to the driver and a
+//! satisfaction answer do, as an ordered list of [`Effect`]s.
+
+use qloop_protocol::EventKind;
+use serde_json::{json, Value};
+
+use super::{
+    next_states, required_fields, CaseState, Rules, TransitionRequest, MAX_ACTOR_CHARS,
+    MAX_MESSAGE_CHARS, TAKES_UPDATES,
+};
+use crate::domain::{
+    clocks::is_routed,
+    fields::{check_changes, FieldChange},
+    kinds::{CaseStatus, NotificationKind, SlaMetric},
+    sla_policy::SlaPolicy,
+    Refusal,
+};
+
+/// One thing a plan does, applied in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Write the checked field changes, each with a history entry.
+    SetFields(Vec<FieldChange>),
+    /// Set the status, with a history entry from `from` to `note`.
+    SetStatus {
+        /// The status left.
+        from: CaseStatus,
+        /// The new status.
+        to: CaseStatus,
+        /// The history's new value: the status, with the reason when given.
+        note: String,
+    },
+    /// Resume every paused clock and forget where the case paused from.
+    ResumeClocks,
+    /// Pause every running clock.
+    PauseClocks,
+    /// Remember the status the case left to wait on the customer.
+    SetPausedFrom(CaseStatus),
+    /// Stop the running clock of a metric (recording a late stop's breach).
+    StopClock(SlaMetric),
+    /// Stop the routing clock, counted around the clock (a routed case is routed).
+    StopRoute,
+    /// Record the first response's time, unless one is recorded.
+    MarkFirstResponse,
+    /// Record the resolution's time (and the verification's, unless recorded).
+    MarkResolved,
+    /// Schedule the follow-up questions of resolution cycle `cycle`.
+    ScheduleFollowUps {
+        /// The resolution cycle.
+        cycle: i64,
+        /// Days after now.
+        days: Vec<u32>,
+    },
+    /// Record the close's time.
+    MarkClosed,
+    /// Count the reopening and clear the resolution and satisfaction.
+    Reopen,
+    /// Start the next cycle of the resolution clock, same target.
+    RestartResolution,
+    /// Stop every clock without a breach.
+    CancelClocks,
+    /// Queue a notification event.
+    Notify {
+        /// Its kind.
+        kind: NotificationKind,
+        /// Its payload.
+        payload: Value,
+    },
+    /// Queue a message for every car that reported the case.
+    TellDrivers {
+        /// Its kind.
+        kind: EventKind,
+        /// Its text.
+        message: String,
+    },
+    /// Append a history entry.
+    History {
+        /// The field.
+        field: &'static str,
+        /// The new value.
+        new: String,
+    },
+    /// Stop the next-update clock (if any) and start its next cycle.
+    RestartNextUpdate {
+        /// Its target, ms.
+        target_ms: i64,
+    },
+}
+
+/// Checks an actor's name; returns it trimmed.
+pub fn check_actor(actor: &str) -> Result<&str, Refusal> {
+    let actor = actor.trim();
+    if actor.is_empty() || actor.chars().count() > MAX_ACTOR_CHARS {
+        return Err(Refusal::Invalid(format!(
+            "actor: must be 1 to {MAX_ACTOR_CHARS} characters"
+        )));
+    }
+    Ok(actor)
+}
+
+/// Checks the texts of a transition request before anything is loaded.
+pub fn check_texts(message: Option<&str>, reason: Option<&str>) -> Result<(), Refusal> {
+    for (name, text) in [("message", message), ("reason", reason)] {
+        if text.is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
+            return Err(Refusal::Invalid(format!(
+                "{name}: longer than {MAX_MESSAGE_CHARS} characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn blank(text: Option<&str>) -> bool {
+    text.is_none_or(|t| t.trim().is_empty())
+}
+
+/// Where a case in `case.status` may go.
+fn allowed_targets(case: &CaseState) -> Vec<CaseStatus> {
+    if case.status == CaseStatus::WaitingCustomer {
+        case.paused_from
+            .into_iter()
+            .chain([CaseStatus::Cancelled])
+            .collect()
+    } else {
+        next_states(case.status).to_vec()
+    }
+}
+
+/// Plans moving `case` to `req.to`: refused when the lifecycle does not
+/// allow it, a field is invalid, or something required is missing;
+/// otherwise the effects, in the order they are applied.
+pub fn plan(
+    case: &CaseState,
+    req: &TransitionRequest<'_>,
+    rules: &Rules<'_>,
+) -> Result<Vec<Effect>, Refusal> {
+    let (from, to) = (case.status, req.to);
+    let allowed = allowed_targets(case);
+    if !allowed.contains(&to) {
+        return Err(Refusal::NotAllowed { from, to, allowed });
+    }
+    let changes = check_changes(req.fields, rules.taxonomy)?;
+    let after = case.with_changes(&changes);
+    let resuming = from == CaseStatus::WaitingCustomer;
+
+    let mut missing: Vec<String> = required_fields(to)
+        .iter()
+        .filter(|f| !after.filled.contains(**f))
+        .map(|f| f.to_string())
+        .collect();
+    if to == CaseStatus::Contained && after.ica_suggested {
+        missing.push(
+            "ica_action (only suggested: accept it with ica_suggested=false, or write one)".into(),
+        );
+    }
+    if to == CaseStatus::CorrectiveActionImplemented && after.pca_suggested {
+        missing.push(
+            "pca_action (only suggested: accept it with pca_suggested=false, or write one)".into(),
+        );
+    }
+    // Returning from waiting on the customer is not a new answer.
+    let needs_message = !resuming
+        && matches!(
+            to,
+            CaseStatus::Acknowledged | CaseStatus::EffectivenessVerified
+        );
+    if needs_message && blank(req.message) {
+        missing.push("message (what the driver is told)".into());
+    }
+    if matches!(
+        to,
+        CaseStatus::WaitingCustomer | CaseStatus::Reopened | CaseStatus::Cancelled
+    ) && blank(req.reason)
+    {
+        missing.push("reason".into());
+    }
+    if !missing.is_empty() {
+        return Err(Refusal::Missing { to, missing });
+    }
+
+    let mut effects = Vec::new();
+    if !changes.is_empty() {
+        effects.push(Effect::SetFields(changes));
+    }
+    effects.push(Effect::SetStatus {
+        from,
+        to,
+        note: match req.reason {
+            Some(reason) => format!("{to} ({reason})"),
+            None => to.to_string(),
+        },
+    });
+    if resuming {
+        effects.push(Effect::ResumeClocks);
+    }
+    match to {
+        CaseStatus::WaitingCustomer => {
+            effects.push(Effect::PauseClocks);
+            effects.push(Effect::SetPausedFrom(from));
+        }
+        CaseStatus::Acknowledged => {
+            if is_routed(after.department.as_deref()) {
+                effects.push(Effect::StopRoute);
+            }
+            effects.push(Effect::StopClock(SlaMetric::FirstResponse));
+            effects.push(Effect::MarkFirstResponse);
+        }
+        CaseStatus::EffectivenessVerified => {
+            effects.push(Effect::StopClock(SlaMetric::Resolution));
+            effects.push(Effect::StopClock(SlaMetric::NextUpdate));
+            effects.push(Effect::MarkResolved);
+            effects.push(Effect::ScheduleFollowUps {
+                cycle: case.reopen_count,
+                days: rules.follow_up_days.to_vec(),
+            });
+            effects.push(Effect::Notify {
+                kind: NotificationKind::Resolved,
+                payload: json!({"case_id": case.id}),
+            });
+        }
+        CaseStatus::Closed => effects.push(Effect::MarkClosed),
+        CaseStatus::Reopened => {
+            effects.push(Effect::Reopen);
+            effects.push(Effect::RestartResolution);
+            effects.push(Effect::Notify {
+                kind: NotificationKind::Reopened,
+                payload: json!({"case_id": case.id, "reason": req.reason}),
+            });
+        }
+        CaseStatus::Cancelled => effects.push(Effect::CancelClocks),
+        _ => {}
+    }
+    if let Some(message) = req.message.filter(|m| !m.trim().is_empty()) {
+        let kind = match to {
+            CaseStatus::Acknowledged if from != CaseStatus::Reopened => EventKind::FirstResponse,
+            CaseStatus::EffectivenessVerified => EventKind::Resolved,
+            _ => EventKind::Update,
+        };
+        effects.push(Effect::TellDrivers {
+            kind,
+            message: message.to_string(),
+        });
+        if kind != EventKind::Resolved {
+            // The driver heard from us: the silence clock starts again.
+            effects.push(Effect::RestartNextUpdate {
+                target_ms: after.next_update_target_ms(rules.sla),
+            });
+        }
+    }
+    Ok(effects)
+}
+
+/// Checks a message for the driver sent as an update; returns it trimmed.
+pub fn check_update_message(message: &str) -> Result<&str, Refusal> {
+    let message = message.trim();
+    if message.is_empty() || message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(Refusal::Invalid(format!(
+            "message: must be 1 to {MAX_MESSAGE_CHARS} characters"
+        )));
+    }
+    Ok(message)
+}
+
+/// Plans an update to the driver without a status change: the message is
+/// queued for the cars, recorded, and the next-update clock restarts (and
+/// waits with the others while the case waits on the customer).
+pub fn plan_update(
+    case: &CaseState,
+    message: &str,
+    sla: &SlaPolicy,
+) -> Result<Vec<Effect>, Refusal> {
+    let message = check_update_message(message)?;
+    if !TAKES_UPDATES.contains(&case.status) {
+        return Err(Refusal::Invalid(format!(
+            "message: a {} case takes no updates (the first response is the acknowledged transition)",
+            case.status
+        )));
+    }
+    let mut effects = vec![
+        Effect::TellDrivers {
+            kind: EventKind::Update,
+            message: message.to_string(),
+        },
+        Effect::History {
+            field: "update",
+            new: message.to_string(),
+        },
+        Effect::RestartNextUpdate {
+            target_ms: case.next_update_target_ms(sla),
+        },
+    ];
+    if case.status == CaseStatus::WaitingCustomer {
+        // The new clock waits with the others.
+        effects.push(Effect::PauseClocks);
+    }
+    Ok(effects)
+}
+
+/// Checks a driver's satisfaction answer: a score of 1–5 and an optional
+/// comment of bounded length.
+pub fn check_answer(score: i64, comment: Option<&str>) -> Result<(), Refusal> {
+    if !(1..=5).contains(&score) {
+        return Err(Refusal::Invalid(format!(
+            "score: must be 1 to 5, got {score}"
+        )));
+    }
+    if comment.is_some_and(|c| c.chars().count() > MAX_MESSAGE_CHARS) {
+        return Err(Refusal::Invalid(format!(
+            "comment: longer than {MAX_MESSAGE_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Only a resolved case (`effectiveness_verified` or `follow_up`) awaits
+/// the driver's satisfaction.
+pub fn check_awaiting_satisfaction(status: CaseStatus) -> Result<(), Refusal> {
+    if !matches!(
+        status,
+        CaseStatus::EffectivenessVerified | CaseStatus::FollowUp
+    ) {
+        return Err(Refusal::Invalid(format!(
+            "score: a {status} case is not awaiting the driver's satisfaction"
+        )));
+    }
+    Ok(())
+}
+
+/// Where a satisfaction answer takes the case: closed when the score is at
+/// least `satisfied_at_least`, else reopened, with the reason.
+pub fn after_satisfaction(score: i64, satisfied_at_least: u8) -> (CaseStatus, Option<String>) {
+    if score >= i64::from(satisfied_at_least) {
+        (CaseStatus::Closed, None)
+    } else {
+        (
+            CaseStatus::Reopened,
+            Some(format!("driver not satisfied ({score}/5)")),
+        )
+    }
+}
+
+/// The history text of a satisfaction answer.
+pub fn satisfaction_note(score: i64, comment: Option<&str>) -> String {
+    format!(
+        "{score}/5{}",
+        comment.map(|c| format!(": {c}")).unwrap_or_default()
+    )
+}

@@ -1,0 +1,571 @@
+//! The lifecycle's rules, each without a database.
+
+use std::collections::BTreeSet;
+
+use qloop_protocol::EventKind;
+use serde_json::{json, Map, Value};
+
+use super::*;
+use crate::domain::{
+    kinds::{NotificationKind, Severity, SlaMetric},
+    sla_policy::SlaPolicy,
+    Refusal,
+};
+
+fn taxonomy() -> qloop_models::Taxonomy {
+    qloop_models::Taxonomy::default_taxonomy()
+}
+
+fn case(status: CaseStatus) -> CaseState {
+    CaseState {
+        id: 7,
+        status,
+        paused_from: None,
+        reopen_count: 0,
+        severity: Severity::Minor,
+        category: "brakes".into(),
+        department: Some("Chassis".into()),
+        ica_suggested: false,
+        pca_suggested: false,
+        filled: BTreeSet::new(),
+    }
+}
+
+fn fields(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+fn run(
+    case: &CaseState,
+    to: CaseStatus,
+    message: Option<&str>,
+    reason: Option<&str>,
+    set: Value,
+) -> Result<Vec<Effect>, Refusal> {
+    let (sla, t) = (SlaPolicy::default(), taxonomy());
+    let set = fields(set);
+    plan(
+        case,
+        &TransitionRequest {
+            to,
+            message,
+            reason,
+            fields: &set,
+        },
+        &Rules {
+            sla: &sla,
+            follow_up_days: &[5, 7],
+            taxonomy: &t,
+        },
+    )
+}
+
+#[test]
+fn the_8d_path_goes_forward_only_and_final_states_go_nowhere() {
+    use CaseStatus as S;
+    let path = [
+        S::New,
+        S::Acknowledged,
+        S::Contained,
+        S::RootCauseFound,
+        S::CorrectiveActionImplemented,
+        S::EffectivenessVerified,
+        S::FollowUp,
+        S::Closed,
+    ];
+    for pair in path.windows(2) {
+        assert!(next_states(pair[0]).contains(&pair[1]), "{pair:?}");
+        assert!(!next_states(pair[1]).contains(&pair[0]), "{pair:?} back");
+    }
+    for last in [S::Closed, S::Cancelled, S::Merged, S::WaitingCustomer] {
+        assert!(next_states(last).is_empty(), "{last}");
+    }
+    assert!(next_states(S::EffectivenessVerified).contains(&S::Closed));
+    assert!(!next_states(S::EffectivenessVerified).contains(&S::Cancelled));
+    assert!(next_states(S::Reopened).contains(&S::RootCauseFound));
+    for required in [
+        required_fields(S::Contained),
+        required_fields(S::RootCauseFound),
+        required_fields(S::CorrectiveActionImplemented),
+        required_fields(S::EffectivenessVerified),
+        required_fields(S::Closed),
+    ] {
+        assert!(required.iter().all(|f| REQUIRED_FIELDS.contains(f)));
+    }
+}
+
+#[test]
+fn a_transition_the_lifecycle_does_not_allow_names_the_way_on() {
+    let err = run(
+        &case(CaseStatus::New),
+        CaseStatus::Contained,
+        None,
+        None,
+        json!({}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "to: a new case cannot become contained; it can become acknowledged, waiting_customer, cancelled"
+    );
+    let err = run(
+        &case(CaseStatus::Closed),
+        CaseStatus::Reopened,
+        None,
+        Some("x"),
+        json!({}),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.ends_with("it can become nothing (it is final)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn waiting_on_the_customer_returns_only_where_it_left_or_cancels() {
+    let mut waiting = case(CaseStatus::WaitingCustomer);
+    waiting.paused_from = Some(CaseStatus::Contained);
+    waiting
+        .filled
+        .extend(required_fields(CaseStatus::Contained).iter().copied());
+    let err = run(
+        &waiting,
+        CaseStatus::Acknowledged,
+        Some("hi"),
+        None,
+        json!({}),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.ends_with("it can become contained, cancelled"), "{err}");
+    // Back where it was: no new message needed, the clocks resume.
+    let effects = run(&waiting, CaseStatus::Contained, None, None, json!({})).unwrap();
+    assert_eq!(
+        effects,
+        vec![
+            Effect::SetStatus {
+                from: CaseStatus::WaitingCustomer,
+                to: CaseStatus::Contained,
+                note: "contained".into()
+            },
+            Effect::ResumeClocks,
+        ]
+    );
+    let effects = run(
+        &waiting,
+        CaseStatus::Cancelled,
+        None,
+        Some("dup"),
+        json!({}),
+    )
+    .unwrap();
+    assert!(effects.contains(&Effect::CancelClocks));
+    assert!(effects.contains(&Effect::ResumeClocks));
+}
+
+#[test]
+fn required_fields_count_what_is_stored_and_what_comes_with_the_request() {
+    let acked = case(CaseStatus::Acknowledged);
+    let err = run(
+        &acked,
+        CaseStatus::Contained,
+        None,
+        None,
+        json!({"ica_action": "x"}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        Refusal::Missing {
+            to: CaseStatus::Contained,
+            missing: vec![
+                "ica_owner".into(),
+                "ica_implemented_at_ms".into(),
+                "ica_verification".into()
+            ],
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "missing for contained: ica_owner, ica_implemented_at_ms, ica_verification"
+    );
+    let mut stored = acked.clone();
+    stored
+        .filled
+        .extend(["ica_owner", "ica_implemented_at_ms", "ica_verification"]);
+    let effects = run(
+        &stored,
+        CaseStatus::Contained,
+        None,
+        None,
+        json!({"ica_action": "x"}),
+    )
+    .unwrap();
+    assert!(
+        matches!(&effects[0], Effect::SetFields(c) if c.len() == 2),
+        "{effects:?}"
+    );
+    // Clearing a stored field with the request counts too.
+    stored.filled.insert("ica_action");
+    let err = run(
+        &stored,
+        CaseStatus::Contained,
+        None,
+        None,
+        json!({"ica_owner": null}),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("ica_owner"), "{err}");
+}
+
+#[test]
+fn a_suggested_action_must_be_accepted_or_replaced() {
+    let mut c = case(CaseStatus::Acknowledged);
+    c.filled
+        .extend(required_fields(CaseStatus::Contained).iter().copied());
+    c.ica_suggested = true;
+    let err = run(&c, CaseStatus::Contained, None, None, json!({})).unwrap_err();
+    assert!(err.to_string().contains("only suggested"), "{err}");
+    assert!(run(
+        &c,
+        CaseStatus::Contained,
+        None,
+        None,
+        json!({"ica_suggested": false})
+    )
+    .is_ok());
+    assert!(run(
+        &c,
+        CaseStatus::Contained,
+        None,
+        None,
+        json!({"ica_action": "mine"})
+    )
+    .is_ok());
+    let mut p = case(CaseStatus::RootCauseFound);
+    p.filled.extend(
+        required_fields(CaseStatus::CorrectiveActionImplemented)
+            .iter()
+            .copied(),
+    );
+    p.pca_suggested = true;
+    assert!(run(
+        &p,
+        CaseStatus::CorrectiveActionImplemented,
+        None,
+        None,
+        json!({})
+    )
+    .is_err());
+}
+
+#[test]
+fn answers_need_a_message_and_side_states_a_reason() {
+    let new = case(CaseStatus::New);
+    let err = run(&new, CaseStatus::Acknowledged, Some("  "), None, json!({})).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("message (what the driver is told)"),
+        "{err}"
+    );
+    for to in [CaseStatus::WaitingCustomer, CaseStatus::Cancelled] {
+        let err = run(&new, to, None, None, json!({})).unwrap_err();
+        assert_eq!(err.to_string(), format!("missing for {to}: reason"));
+    }
+    let mut verified = case(CaseStatus::CorrectiveActionImplemented);
+    verified.filled.extend(
+        required_fields(CaseStatus::EffectivenessVerified)
+            .iter()
+            .copied(),
+    );
+    assert!(run(
+        &verified,
+        CaseStatus::EffectivenessVerified,
+        None,
+        None,
+        json!({})
+    )
+    .is_err());
+}
+
+#[test]
+fn a_bad_field_with_a_transition_is_refused_before_anything_is_planned() {
+    let err = run(
+        &case(CaseStatus::New),
+        CaseStatus::Acknowledged,
+        Some("hi"),
+        None,
+        json!({"severity": "Major"}),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Refusal::Unknown(_)), "{err}");
+}
+
+#[test]
+fn acknowledging_stops_the_first_response_and_routing_clocks_and_answers() {
+    let effects = run(
+        &case(CaseStatus::New),
+        CaseStatus::Acknowledged,
+        Some("We are on it."),
+        None,
+        json!({}),
+    )
+    .unwrap();
+    assert_eq!(
+        effects,
+        vec![
+            Effect::SetStatus {
+                from: CaseStatus::New,
+                to: CaseStatus::Acknowledged,
+                note: "acknowledged".into()
+            },
+            Effect::StopRoute,
+            Effect::StopClock(SlaMetric::FirstResponse),
+            Effect::MarkFirstResponse,
+            Effect::TellDrivers {
+                kind: EventKind::FirstResponse,
+                message: "We are on it.".into()
+            },
+            Effect::RestartNextUpdate {
+                target_ms: 24 * 3_600_000
+            },
+        ]
+    );
+    // Unrouted: the routing clock keeps running.
+    let mut unrouted = case(CaseStatus::New);
+    unrouted.department = None;
+    let effects = run(
+        &unrouted,
+        CaseStatus::Acknowledged,
+        Some("hi"),
+        None,
+        json!({}),
+    )
+    .unwrap();
+    assert!(!effects.contains(&Effect::StopRoute));
+    // Routed by the fields that come with it.
+    let effects = run(
+        &unrouted,
+        CaseStatus::Acknowledged,
+        Some("hi"),
+        None,
+        json!({"department": "Body"}),
+    )
+    .unwrap();
+    assert!(effects.contains(&Effect::StopRoute));
+}
+
+#[test]
+fn acknowledging_a_reopened_case_is_an_update_not_a_first_response() {
+    let effects = run(
+        &case(CaseStatus::Reopened),
+        CaseStatus::Acknowledged,
+        Some("We look again."),
+        None,
+        json!({}),
+    )
+    .unwrap();
+    assert!(effects.contains(&Effect::TellDrivers {
+        kind: EventKind::Update,
+        message: "We look again.".into()
+    }));
+}
+
+#[test]
+fn the_next_update_target_follows_the_severity_after_the_fields() {
+    let effects = run(
+        &case(CaseStatus::New),
+        CaseStatus::Acknowledged,
+        Some("hi"),
+        None,
+        json!({"severity": "major"}),
+    )
+    .unwrap();
+    assert_eq!(
+        effects.last(),
+        Some(&Effect::RestartNextUpdate {
+            target_ms: 12 * 3_600_000
+        })
+    );
+}
+
+#[test]
+fn verifying_the_fix_resolves_schedules_follow_ups_and_tells_the_driver() {
+    let mut c = case(CaseStatus::CorrectiveActionImplemented);
+    c.reopen_count = 1;
+    c.filled.extend(
+        required_fields(CaseStatus::EffectivenessVerified)
+            .iter()
+            .copied(),
+    );
+    let effects = run(
+        &c,
+        CaseStatus::EffectivenessVerified,
+        Some("Fixed."),
+        None,
+        json!({}),
+    )
+    .unwrap();
+    assert_eq!(
+        effects[1..],
+        [
+            Effect::StopClock(SlaMetric::Resolution),
+            Effect::StopClock(SlaMetric::NextUpdate),
+            Effect::MarkResolved,
+            Effect::ScheduleFollowUps {
+                cycle: 1,
+                days: vec![5, 7]
+            },
+            Effect::Notify {
+                kind: NotificationKind::Resolved,
+                payload: json!({"case_id": 7})
+            },
+            Effect::TellDrivers {
+                kind: EventKind::Resolved,
+                message: "Fixed.".into()
+            },
+        ],
+        "no next update after the resolution"
+    );
+}
+
+#[test]
+fn reopening_restarts_the_resolution_clock_and_says_why() {
+    let effects = run(
+        &case(CaseStatus::FollowUp),
+        CaseStatus::Reopened,
+        None,
+        Some("still squeaks"),
+        json!({}),
+    )
+    .unwrap();
+    assert_eq!(
+        effects,
+        vec![
+            Effect::SetStatus {
+                from: CaseStatus::FollowUp,
+                to: CaseStatus::Reopened,
+                note: "reopened (still squeaks)".into()
+            },
+            Effect::Reopen,
+            Effect::RestartResolution,
+            Effect::Notify {
+                kind: NotificationKind::Reopened,
+                payload: json!({"case_id": 7, "reason": "still squeaks"})
+            },
+        ]
+    );
+}
+
+#[test]
+fn waiting_pauses_the_clocks_and_remembers_where_it_was() {
+    let effects = run(
+        &case(CaseStatus::Contained),
+        CaseStatus::WaitingCustomer,
+        None,
+        Some("photo"),
+        json!({}),
+    )
+    .unwrap();
+    assert_eq!(
+        effects[1..],
+        [
+            Effect::PauseClocks,
+            Effect::SetPausedFrom(CaseStatus::Contained)
+        ]
+    );
+}
+
+#[test]
+fn closing_needs_the_drivers_satisfaction() {
+    let err = run(
+        &case(CaseStatus::FollowUp),
+        CaseStatus::Closed,
+        None,
+        None,
+        json!({}),
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "missing for closed: satisfaction");
+    let mut answered = case(CaseStatus::FollowUp);
+    answered.filled.insert("satisfaction");
+    let effects = run(&answered, CaseStatus::Closed, None, None, json!({})).unwrap();
+    assert_eq!(effects.last(), Some(&Effect::MarkClosed));
+}
+
+#[test]
+fn updates_go_to_open_acknowledged_cases_and_wait_with_a_waiting_one() {
+    let sla = SlaPolicy::default();
+    for status in [
+        CaseStatus::New,
+        CaseStatus::EffectivenessVerified,
+        CaseStatus::Closed,
+    ] {
+        let err = plan_update(&case(status), "news", &sla).unwrap_err();
+        assert!(err.to_string().contains("takes no updates"), "{err}");
+    }
+    assert!(plan_update(&case(CaseStatus::Contained), "  ", &sla).is_err());
+    assert!(check_update_message(&"m".repeat(1_001)).is_err());
+    let effects = plan_update(&case(CaseStatus::Contained), " news ", &sla).unwrap();
+    assert_eq!(
+        effects,
+        vec![
+            Effect::TellDrivers {
+                kind: EventKind::Update,
+                message: "news".into()
+            },
+            Effect::History {
+                field: "update",
+                new: "news".into()
+            },
+            Effect::RestartNextUpdate {
+                target_ms: 24 * 3_600_000
+            },
+        ]
+    );
+    let effects = plan_update(&case(CaseStatus::WaitingCustomer), "news", &sla).unwrap();
+    assert_eq!(effects.last(), Some(&Effect::PauseClocks));
+}
+
+#[test]
+fn satisfaction_closes_or_reopens_a_resolved_case() {
+    assert!(check_answer(5, Some("great")).is_ok());
+    for score in [0, 6] {
+        let err = check_answer(score, None).unwrap_err();
+        assert!(
+            err.to_string().starts_with("score: must be 1 to 5"),
+            "{err}"
+        );
+    }
+    assert!(check_answer(3, Some(&"x".repeat(1_001))).is_err());
+    for resolved in [CaseStatus::EffectivenessVerified, CaseStatus::FollowUp] {
+        assert!(check_awaiting_satisfaction(resolved).is_ok());
+    }
+    let err = check_awaiting_satisfaction(CaseStatus::Acknowledged).unwrap_err();
+    assert!(err.to_string().contains("not awaiting"), "{err}");
+    assert_eq!(after_satisfaction(4, 4), (CaseStatus::Closed, None));
+    assert_eq!(
+        after_satisfaction(3, 4),
+        (
+            CaseStatus::Reopened,
+            Some("driver not satisfied (3/5)".into())
+        )
+    );
+    assert_eq!(
+        satisfaction_note(2, Some("still squeaks")),
+        "2/5: still squeaks"
+    );
+    assert_eq!(satisfaction_note(5, None), "5/5");
+}
+
+#[test]
+fn actors_and_texts_are_bounded() {
+    assert_eq!(check_actor("  alice ").unwrap(), "alice");
+    assert!(check_actor(" ").is_err());
+    assert!(check_actor(&"a".repeat(201)).is_err());
+    assert!(check_texts(Some(&"m".repeat(1_000)), None).is_ok());
+    let err = check_texts(None, Some(&"r".repeat(1_001))).unwrap_err();
+    assert!(err.to_string().starts_with("reason:"), "{err}");
+}
