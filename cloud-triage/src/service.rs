@@ -151,7 +151,7 @@ impl Service {
                 }
             }));
         }
-        store.set_calendar(config.policy.sla.calendar.working_time()?);
+        store.set_policy(config.policy.clone());
         let (notify_store, webhooks, notify_stop) = (
             store.clone(),
             config.policy.webhooks.clone(),

@@ -87,3 +87,45 @@ async fn a_token_from_the_command_line_is_accepted_and_the_month_is_reported() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM"));
 }
+
+/// The policy, calendar included, is checked once when the service starts:
+/// a bad one stops `serve` before anything listens, naming the key.
+#[test]
+fn serve_refuses_a_bad_policy_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let calendar = |days: &str, start: &str| {
+        format!(
+            "[sla.calendar]\nkind = \"business\"\nutc_offset_minutes = 60\ndays = {days}\n\
+             start = \"{start}\"\nend = \"18:00\"\nholidays = []\n"
+        )
+    };
+    for (policy, key) in [
+        (
+            calendar("[\"mon\", \"funday\"]", "08:00"),
+            "sla.calendar.days",
+        ),
+        (calendar("[\"mon\"]", "8 o'clock"), "sla.calendar.start"),
+        ("[sla]\nimminent_at = 2.0\n".to_string(), "sla.imminent_at"),
+    ] {
+        let file = dir.path().join("policy.toml");
+        std::fs::write(&file, &policy).unwrap();
+        let out = cloud_triage(&[
+            "serve",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+            "--mqtt-embedded",
+            "127.0.0.1:0",
+            "--policy",
+            file.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{policy:?} was accepted: {stderr}");
+        assert!(stderr.contains(key), "{policy:?}: {stderr}");
+        assert!(
+            !stderr.contains("cloud-triage: API on"),
+            "nothing started: {stderr}"
+        );
+    }
+}

@@ -30,3 +30,6 @@ mod simulated_month;
 
 #[path = "store_suite/losses.rs"]
 mod losses;
+
+#[path = "store_suite/reassessment.rs"]
+mod reassessment;

@@ -56,7 +56,7 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
     };
     let store = args.data.store().await?;
     let report = store
-        .monthly_report(&args.month, from, to, &policy.sla.calendar.working_time()?)
+        .monthly_report(&args.month, from, to, policy.sla.working_time())
         .await?;
     let out = args
         .out

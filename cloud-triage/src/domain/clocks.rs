@@ -162,6 +162,19 @@ impl Clock {
         true
     }
 
+    /// Gives an open clock another target (the case's severity or category
+    /// changed): its due instant moves with it, paused time still counted.
+    /// A stopped clock keeps the target it was measured against. True when
+    /// it changed.
+    pub fn retarget(&mut self, target_ms: i64, wt: &WorkingTime) -> bool {
+        if self.stopped_at_ms.is_some() || self.target_ms == target_ms {
+            return false;
+        }
+        self.target_ms = target_ms;
+        self.due_at_ms = wt.add(self.started_at_ms, target_ms + self.paused_ms);
+        true
+    }
+
     /// Working time used by `at_ms` (up to the stop, without pauses).
     pub fn used_ms(&self, wt: &WorkingTime, at_ms: i64) -> i64 {
         let end = self.stopped_at_ms.unwrap_or(at_ms);
@@ -472,6 +485,35 @@ mod tests {
             (HOUR, Some(MONDAY + 4 * HOUR))
         );
         assert_eq!(r.paused, vec![(MONDAY + HOUR, Some(MONDAY + 4 * HOUR))]);
+    }
+
+    #[test]
+    fn a_new_target_moves_an_open_clocks_due_instant_and_leaves_a_stopped_one() {
+        let wt = around_the_clock();
+        let mut open = first_response(&wt, MONDAY);
+        open.pause(MONDAY + 10 * MIN);
+        open.resume(&wt, MONDAY + 40 * MIN);
+        assert!(open.retarget(HOUR, &wt));
+        assert_eq!(
+            (open.target_ms, open.due_at_ms),
+            (HOUR, MONDAY + HOUR + 30 * MIN),
+            "the half hour waiting on the customer still counts"
+        );
+        assert!(!open.retarget(HOUR, &wt), "same target");
+        // Already past the new due instant: the next tick breaches it.
+        assert!(matches!(
+            open.tick(&wt, 0.8, MONDAY + 2 * HOUR),
+            Some(TickFinding::Breached { .. })
+        ));
+        let mut stopped = first_response(&wt, MONDAY);
+        stopped.stop(&wt, MONDAY + 90 * MIN);
+        assert!(!stopped.retarget(HOUR, &wt));
+        assert_eq!(stopped.target_ms, 2 * HOUR);
+        // Business hours: the new target counts working time from the start.
+        let wt = business();
+        let mut c = first_response(&wt, MONDAY + 17 * HOUR);
+        c.retarget(HOUR, &wt);
+        assert_eq!(c.due_at_ms, MONDAY + 18 * HOUR);
     }
 
     #[test]

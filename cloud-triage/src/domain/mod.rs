@@ -14,10 +14,13 @@
 //! - [`sla_policy`]: SLA targets by severity and category.
 //! - [`clocks`]: an SLA clock's rules: due, paused, stopped, breached,
 //!   imminent, unresolved after N working days, and its reading.
+//! - [`escalation`]: what a change of severity or category does (escalate a
+//!   case that became major, once; re-target its open clocks).
 //! - [`texts`]: case titles and what the driver's car is told.
 
 pub mod calendar;
 pub mod clocks;
+pub mod escalation;
 pub mod fields;
 pub mod kinds;
 pub mod lifecycle;

@@ -296,10 +296,20 @@ impl IngestHandler {
             matches: &matches,
             policy: &self.policy,
         });
-        let outcome = self
-            .store
-            .ingest_triaged_feedback(&env, &meta, triaged)
-            .await?;
+        // Untriaged (no model, or it failed), the case still runs on the
+        // policy's SLA targets and calendar.
+        let outcome = match triaged {
+            Some(t) => {
+                self.store
+                    .ingest_triaged_feedback(&env, &meta, Some(t))
+                    .await?
+            }
+            None => {
+                self.store
+                    .ingest_untriaged_feedback(&env, &meta, &self.policy)
+                    .await?
+            }
+        };
         if outcome.event.is_some() {
             self.downlink_wake.notify_one();
         }

@@ -14,6 +14,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{case_writes, records::CaseDetail, Store, StoreError};
 use crate::domain::fields::{check_changes, FieldChange, FieldKind, FieldValue};
+use crate::sla::SlaPolicy;
 
 /// A change to a case: who makes it, what they last saw, and the fields to set.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, utoipa::ToSchema)]
@@ -60,7 +61,16 @@ impl Store {
                 None => StoreError::NotFound,
             });
         }
-        apply_changes(&mut tx, id, update.actor.trim(), &changes, at_ms).await?;
+        let policy = self.policy();
+        write_fields(
+            &mut tx,
+            id,
+            update.actor.trim(),
+            &changes,
+            &policy.sla,
+            at_ms,
+        )
+        .await?;
         if update.set.contains_key("department") {
             super::sla::stop_route_if_routed(&mut tx, id, at_ms).await?;
         }
@@ -69,8 +79,45 @@ impl Store {
     }
 }
 
+/// Writes checked changes to case `id` with their history and what they
+/// imply: a case whose severity or category changed is reassessed (escalated
+/// once when it became major; its open clocks re-targeted) under `sla`.
+pub(crate) async fn write_fields(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    actor: &str,
+    changes: &[FieldChange],
+    sla: &SlaPolicy,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let reassessed = changes
+        .iter()
+        .any(|c| matches!(c.column, "severity" | "category"));
+    let before = if reassessed {
+        Some(super::sla::assessed(tx, id).await?)
+    } else {
+        None
+    };
+    apply_changes(tx, id, actor, changes, at_ms).await?;
+    if let Some((severity, category)) = before {
+        let reason = format!("set by {actor}");
+        super::sla::reassess(
+            tx,
+            id,
+            (severity, &category),
+            actor,
+            &reason,
+            &reason,
+            sla,
+            at_ms,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Writes checked changes to case `id`, one history entry per changed value.
-pub(crate) async fn apply_changes(
+async fn apply_changes(
     tx: &mut Transaction<'static, Any>,
     id: i64,
     actor: &str,

@@ -21,8 +21,8 @@ use super::{
 };
 use crate::{
     domain::{
-        texts, AsrStatus, AudioStatus, EscalationKind, MatchKind, NotificationKind, Severity,
-        TranscriptSource, Trigger,
+        texts, AsrStatus, AudioStatus, MatchKind, NotificationKind, Severity, TranscriptSource,
+        Trigger,
     },
     policy::Policy,
 };
@@ -95,12 +95,26 @@ pub struct Triaged<'a> {
 impl Store {
     /// Stores `env` and opens its case, or returns the case it already has.
     /// The caller acknowledges the MQTT message only after this returns `Ok`.
+    /// The case runs on the store's policy ([`Store::set_policy`]).
     pub async fn ingest_feedback(
         &self,
         env: &FeedbackEnvelope,
         meta: &IngestMeta,
     ) -> Result<IngestOutcome, StoreError> {
-        self.ingest_triaged_feedback(env, meta, None).await
+        self.ingest_untriaged_feedback(env, meta, &self.policy())
+            .await
+    }
+
+    /// [`Self::ingest_feedback`] without triage's findings (there is no
+    /// model, or it failed): the case is `untriaged`/`unassessed`, and its
+    /// SLA clocks run on `policy`'s targets and calendar.
+    pub async fn ingest_untriaged_feedback(
+        &self,
+        env: &FeedbackEnvelope,
+        meta: &IngestMeta,
+        policy: &Policy,
+    ) -> Result<IngestOutcome, StoreError> {
+        self.ingest_with(env, meta, policy, None).await
     }
 
     /// [`Self::ingest_feedback`] with triage's findings. With an embedding,
@@ -108,11 +122,26 @@ impl Store {
     /// model within the policy's window (the case counts its occurrences,
     /// vehicles, software versions and first/last seen), or opens a new
     /// case whose suggested ICA and PCA come from the best known issue.
-    /// Without triage the case is `untriaged`/`unassessed`.
+    /// Without triage the case is `untriaged`/`unassessed` and runs on the
+    /// store's policy.
     pub async fn ingest_triaged_feedback(
         &self,
         env: &FeedbackEnvelope,
         meta: &IngestMeta,
+        triage: Option<Triaged<'_>>,
+    ) -> Result<IngestOutcome, StoreError> {
+        match triage {
+            Some(t) => self.ingest_with(env, meta, t.policy, Some(t)).await,
+            None => self.ingest_feedback(env, meta).await,
+        }
+    }
+
+    /// The one ingest transaction, under `policy`.
+    async fn ingest_with(
+        &self,
+        env: &FeedbackEnvelope,
+        meta: &IngestMeta,
+        policy: &Policy,
         triage: Option<Triaged<'_>>,
     ) -> Result<IngestOutcome, StoreError> {
         let vector = triage
@@ -161,21 +190,14 @@ impl Store {
                 link(&mut tx, env, case_id, similarity, vector, triage, now).await?;
                 (case_id, Some(similarity))
             }
-            LinkDecision::Open => (open_case(&mut tx, env, triage, now).await?, None),
+            LinkDecision::Open => (open_case(&mut tx, env, policy, triage, now).await?, None),
         };
         if let Some(t) = triage {
             linking::save_matches(&mut tx, case_id, t.matches, now).await?;
         }
         let emerging = match (triage, linked) {
             (Some(t), Some(_)) => {
-                linking::check_emerging(
-                    &mut tx,
-                    &t.policy.emerging,
-                    case_id,
-                    env.captured_at_ms,
-                    now,
-                )
-                .await?
+                linking::check_emerging(&mut tx, t.policy, case_id, env.captured_at_ms, now).await?
             }
             _ => false,
         };
@@ -242,6 +264,7 @@ async fn link(
                 "a major report joined: {}",
                 t.assessment.severity_reasons.join(", ")
             ),
+            &t.policy.sla,
         )
         .await?;
     }
@@ -253,6 +276,7 @@ async fn link(
 async fn open_case(
     tx: &mut Transaction<'static, Any>,
     env: &FeedbackEnvelope,
+    policy: &Policy,
     triage: Option<Triaged<'_>>,
     now: i64,
 ) -> Result<i64, StoreError> {
@@ -261,6 +285,7 @@ async fn open_case(
         Some(a) => a.severity.parse::<Severity>()?,
         None => Severity::Unassessed,
     };
+    let category = assessment.map_or(qloop_models::UNTRIAGED, |t| t.category.as_str());
     let case_id = case_writes::next_case_number(tx).await?;
     let title = case_title(env.transcript());
     sqlx::query(
@@ -269,7 +294,7 @@ async fn open_case(
          VALUES ($1, 'new', $2, $3, $4, $5, 1, $6, $6, $7, $7, $8, $9)",
     )
     .bind(case_id)
-    .bind(assessment.map_or(qloop_models::UNTRIAGED, |t| t.category.as_str()))
+    .bind(category)
     .bind(severity.as_str())
     .bind(assessment.map_or(qloop_models::NO_MODEL, |t| t.model_version.as_str()))
     .bind(&title)
@@ -294,36 +319,20 @@ async fn open_case(
         )),
     )
     .await?;
-    if let Some(t) = assessment.filter(|_| severity.is_major()) {
-        case_writes::history(
-            tx,
-            case_id,
-            now,
-            "triage",
-            "escalation",
-            None,
-            Some(&format!(
-                "major: escalate at once ({})",
-                t.severity_reasons.join(", ")
-            )),
-        )
-        .await?;
-    }
     if let Some(t) = triage {
         suggest_fixes(tx, case_id, t, now).await?;
     }
-    let sla = triage.map(|t| &t.policy.sla).cloned().unwrap_or_default();
-    let targets = sla.targets(severity, assessment.map_or("", |a| a.category.as_str()));
-    let wt = sla.calendar.working_time().unwrap_or_default();
-    super::sla::start_clocks(tx, case_id, &targets, &wt, now).await?;
+    let targets = policy.sla.targets(severity, category);
+    super::sla::start_clocks(tx, case_id, &targets, policy.sla.working_time(), now).await?;
     super::sla::stop_route_if_routed(tx, case_id, now).await?;
     if let Some(a) = assessment.filter(|_| severity.is_major()) {
-        super::sla::escalate_once(
+        let reasons = a.severity_reasons.join(", ");
+        super::sla::escalate_major(
             tx,
             case_id,
-            EscalationKind::Major,
-            None,
-            &format!("major on arrival ({})", a.severity_reasons.join(", ")),
+            "triage",
+            &reasons,
+            &format!("major on arrival ({reasons})"),
             now,
         )
         .await?;

@@ -23,7 +23,7 @@ use super::{
 };
 use crate::domain::{
     texts::{case_title, UNTITLED},
-    AsrStatus, CaseStatus, EscalationKind, Severity,
+    AsrStatus, CaseStatus, Severity,
 };
 
 /// The cloud's words for a stored feedback.
@@ -185,6 +185,7 @@ impl Store {
             }
         }
         let severity: Severity = a.severity.parse()?;
+        let before = super::sla::assessed(&mut tx, case_id).await?;
         sqlx::query(
             "UPDATE cases SET title = $1, category = $2, severity = $3, department = $4, \
              confidence = $5, model_version = $6, updated_at_ms = $7 WHERE id = $8",
@@ -226,28 +227,20 @@ impl Store {
             .collect();
         linking::save_matches(&mut tx, case_id, &matches, now).await?;
         suggest_fixes(&mut tx, case_id, t, now).await?;
-        if severity.is_major() {
-            let reasons = a.severity_reasons.join(", ");
-            case_writes::history(
-                &mut tx,
-                case_id,
-                now,
-                "triage",
-                "escalation",
-                None,
-                Some(&format!("major: escalate at once ({reasons})")),
-            )
-            .await?;
-            super::sla::escalate_once(
-                &mut tx,
-                case_id,
-                EscalationKind::Major,
-                None,
-                &format!("major once transcribed ({reasons})"),
-                now,
-            )
-            .await?;
-        }
+        // Major words: escalated once, like a major report on arrival; the
+        // clocks take the targets of the case's severity and category.
+        let reasons = a.severity_reasons.join(", ");
+        super::sla::reassess(
+            &mut tx,
+            case_id,
+            (before.0, &before.1),
+            "triage",
+            &reasons,
+            &format!("major once transcribed ({reasons})"),
+            &t.policy.sla,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(LateOutcome {
             case_id,

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use sqlx::{Any, Row, Transaction};
 
 use super::{
-    case_update::apply_changes,
+    case_update::write_fields,
     case_writes,
     rows::{enum_column, flag_column},
     sla, Store, StoreError,
@@ -25,7 +25,6 @@ use crate::{
         CaseStatus, UnknownValue,
     },
     policy::Policy,
-    sla::WorkingTime,
 };
 
 pub use crate::domain::lifecycle::{next_states, required_fields};
@@ -102,12 +101,15 @@ async fn apply(
     id: i64,
     actor: &str,
     effects: Vec<Effect>,
-    wt: &WorkingTime,
+    policy: &Policy,
     at_ms: i64,
 ) -> Result<(), StoreError> {
+    let wt = policy.sla.working_time();
     for effect in effects {
         match effect {
-            Effect::SetFields(changes) => apply_changes(tx, id, actor, &changes, at_ms).await?,
+            Effect::SetFields(changes) => {
+                write_fields(tx, id, actor, &changes, &policy.sla, at_ms).await?
+            }
             Effect::SetStatus { from, to, note } => {
                 case_writes::set_status(tx, id, from, to, actor, &note, at_ms).await?
             }
@@ -207,11 +209,6 @@ impl Store {
         let actor = check_actor(&t.actor)?;
         let to: CaseStatus = t.to.parse().map_err(|e: UnknownValue| e.for_field("to"))?;
         check_texts(t.message.as_deref(), t.reason.as_deref())?;
-        let wt = policy
-            .sla
-            .calendar
-            .working_time()
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let (_gate, mut tx) = self.begin_write().await?;
         if !case_writes::bump_updated(&mut tx, id, at_ms, None).await? {
             return Err(StoreError::NotFound);
@@ -229,7 +226,7 @@ impl Store {
             taxonomy: self.taxonomy(),
         };
         let effects = lifecycle::plan(&case, &request, &rules)?;
-        apply(&mut tx, id, actor, effects, &wt, at_ms).await?;
+        apply(&mut tx, id, actor, effects, policy, at_ms).await?;
         tx.commit().await?;
         self.get_case(id).await?.ok_or(StoreError::NotFound)
     }
@@ -303,18 +300,13 @@ impl Store {
         at_ms: i64,
     ) -> Result<CaseDetail, StoreError> {
         check_update_message(message)?;
-        let wt = policy
-            .sla
-            .calendar
-            .working_time()
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let (_gate, mut tx) = self.begin_write().await?;
         if !case_writes::bump_updated(&mut tx, id, at_ms, None).await? {
             return Err(StoreError::NotFound);
         }
         let case = load_state(&mut tx, id).await?;
         let effects = lifecycle::plan_update(&case, message, &policy.sla)?;
-        apply(&mut tx, id, actor, effects, &wt, at_ms).await?;
+        apply(&mut tx, id, actor, effects, policy, at_ms).await?;
         tx.commit().await?;
         self.get_case(id).await?.ok_or(StoreError::NotFound)
     }

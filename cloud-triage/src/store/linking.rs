@@ -20,8 +20,9 @@ use super::{
     Store, StoreError,
 };
 use crate::{
-    domain::{CaseStatus, EscalationKind, NotificationKind, Severity},
-    policy::{EmergingPolicy, Policy},
+    domain::{CaseStatus, NotificationKind, Severity},
+    policy::Policy,
+    sla::SlaPolicy,
 };
 
 /// Embedding length the store accepts.
@@ -223,20 +224,17 @@ pub(crate) async fn save_matches(
     Ok(())
 }
 
-/// Raises a case to `major` (with its history and an `escalated` event)
-/// unless it already is.
+/// Raises a case to `major` (with its history), escalates it once and
+/// re-targets its open clocks under `sla`, unless it already is major.
 pub(crate) async fn escalate(
     tx: &mut Tx,
     case_id: i64,
     at_ms: i64,
     actor: &str,
     why: &str,
+    sla: &SlaPolicy,
 ) -> Result<bool, StoreError> {
-    let row = sqlx::query("SELECT severity FROM cases WHERE id = $1")
-        .bind(case_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let old: Severity = enum_column(row.try_get("severity")?, "cases.severity")?;
+    let (old, category) = super::sla::assessed(tx, case_id).await?;
     if old.is_major() {
         return Ok(false);
     }
@@ -255,17 +253,7 @@ pub(crate) async fn escalate(
         Some(Severity::Major.as_str()),
     )
     .await?;
-    history(
-        tx,
-        case_id,
-        at_ms,
-        actor,
-        "escalation",
-        None,
-        Some(&format!("major: escalate at once ({why})")),
-    )
-    .await?;
-    super::sla::escalate_once(tx, case_id, EscalationKind::Major, None, why, at_ms).await?;
+    super::sla::reassess(tx, case_id, (old, &category), actor, why, why, sla, at_ms).await?;
     Ok(true)
 }
 
@@ -275,11 +263,12 @@ pub(crate) async fn escalate(
 /// Returns whether it became emerging now.
 pub(crate) async fn check_emerging(
     tx: &mut Tx,
-    policy: &EmergingPolicy,
+    policy: &Policy,
     case_id: i64,
     at_ms: i64,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
+    let (sla, policy) = (&policy.sla, &policy.emerging);
     let row = sqlx::query("SELECT emerging_at_ms, title, category FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_one(&mut **tx)
@@ -325,6 +314,7 @@ pub(crate) async fn check_emerging(
             now_ms,
             "triage",
             &format!("emerging issue; {}", review.reasons.join(", ")),
+            sla,
         )
         .await?;
         review.level.clone()
@@ -532,6 +522,7 @@ impl Store {
                 at_ms,
                 actor,
                 &format!("merged from major case {from}"),
+                &self.policy().sla,
             )
             .await?;
         }
@@ -581,8 +572,9 @@ impl Store {
     }
 
     /// Splits `feedback_ids` out of case `from` into a new case (same
-    /// category, department and severity; its own title, aggregates and
-    /// centroid); returns the new case number. At least one feedback must stay.
+    /// category, department and severity; its own title, aggregates,
+    /// centroid and SLA clocks, on the store's policy); returns the new case
+    /// number. At least one feedback must stay.
     pub async fn split_case(
         &self,
         from: i64,
@@ -666,6 +658,18 @@ impl Store {
             )),
         )
         .await?;
+        // A case opened by a split runs on the policy like any other: its
+        // clocks start now, and a major one is escalated (once).
+        let policy = self.policy();
+        let (severity, category) = super::sla::assessed(&mut tx, new_id).await?;
+        let targets = policy.sla.targets(severity, &category);
+        super::sla::start_clocks(&mut tx, new_id, &targets, policy.sla.working_time(), at_ms)
+            .await?;
+        super::sla::stop_route_if_routed(&mut tx, new_id, at_ms).await?;
+        if severity.is_major() {
+            let why = format!("split from major case {from}");
+            super::sla::escalate_major(&mut tx, new_id, actor, &why, &why, at_ms).await?;
+        }
         notify(
             &mut tx,
             NotificationKind::CaseOpened,

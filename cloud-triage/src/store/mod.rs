@@ -96,8 +96,9 @@ pub struct Store {
     backend: Backend,
     /// Write transactions queue here on SQLite (see [`Store::begin_write`]).
     write_gate: Arc<tokio::sync::Mutex<()>>,
-    /// The SLA calendar reads count working time by.
-    calendar: Arc<std::sync::RwLock<crate::sla::WorkingTime>>,
+    /// The service's policy: SLA targets and calendar for the changes that
+    /// name no policy of their own, and for reads.
+    policy: Arc<std::sync::RwLock<Arc<crate::policy::Policy>>>,
     /// The taxonomy a case's category is checked against.
     taxonomy: Arc<qloop_models::Taxonomy>,
 }
@@ -135,22 +136,32 @@ impl Store {
             pool,
             backend,
             write_gate: Arc::default(),
-            calendar: Arc::default(),
+            policy: Arc::default(),
             taxonomy: Arc::new(qloop_models::Taxonomy::default_taxonomy()),
         })
     }
 
-    /// Sets the calendar SLA clocks are read with (the policy's).
-    pub fn set_calendar(&self, calendar: crate::sla::WorkingTime) {
-        *self.calendar.write().unwrap_or_else(|p| p.into_inner()) = calendar;
+    /// Sets the service's policy (checked when it was read). Changes that
+    /// take no policy of their own (an untriaged feedback, a case update, a
+    /// merge or split) run on its SLA targets and calendar, and SLA clocks
+    /// are read with its calendar. The default is [`Policy::default`].
+    ///
+    /// [`Policy::default`]: crate::policy::Policy::default
+    pub fn set_policy(&self, policy: crate::policy::Policy) {
+        *self.policy.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(policy);
     }
 
-    /// The calendar SLA clocks are read with.
-    pub fn calendar(&self) -> crate::sla::WorkingTime {
-        self.calendar
+    /// The service's policy (see [`Store::set_policy`]).
+    pub fn policy(&self) -> Arc<crate::policy::Policy> {
+        self.policy
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The calendar SLA clocks are read with (the policy's).
+    pub fn calendar(&self) -> crate::sla::WorkingTime {
+        self.policy().sla.working_time().clone()
     }
 
     /// The taxonomy categories are checked against (the one triage uses).

@@ -15,7 +15,8 @@ use super::{
 use crate::{
     domain::{
         clocks::{is_routed, unresolved_detail, Clock, TickFinding},
-        texts, CaseStatus, EscalationKind, NotificationKind, SlaMetric,
+        escalation::{self, major_history, Assessed},
+        texts, CaseStatus, EscalationKind, NotificationKind, Severity, SlaMetric,
     },
     sla::{SlaPolicy, SlaTargets, WorkingTime},
 };
@@ -213,6 +214,101 @@ pub(crate) async fn stop_clock(
     Ok(())
 }
 
+/// A case's severity and category as stored.
+pub(crate) async fn assessed(tx: &mut Tx, case_id: i64) -> Result<(Severity, String), StoreError> {
+    let row = sqlx::query("SELECT severity, category FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok((
+        enum_column(row.try_get("severity")?, "cases.severity")?,
+        row.try_get("category")?,
+    ))
+}
+
+/// Escalates a case as major, once per case: a history entry with
+/// `reason`, an escalation with `detail`, and its notification. True when
+/// it is new; a case escalated as major before gets nothing.
+pub(crate) async fn escalate_major(
+    tx: &mut Tx,
+    case_id: i64,
+    actor: &str,
+    reason: &str,
+    detail: &str,
+    at_ms: i64,
+) -> Result<bool, StoreError> {
+    let before = sqlx::query("SELECT 1 AS one FROM escalations WHERE case_id = $1 AND kind = $2")
+        .bind(case_id)
+        .bind(EscalationKind::Major.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+    if before.is_some() {
+        return Ok(false);
+    }
+    case_writes::history(
+        tx,
+        case_id,
+        at_ms,
+        actor,
+        "escalation",
+        None,
+        Some(&major_history(reason)),
+    )
+    .await?;
+    escalate_once(tx, case_id, EscalationKind::Major, None, detail, at_ms).await
+}
+
+/// Gives a case's open clocks new targets (its due instants move with them).
+pub(crate) async fn retarget_open_clocks(
+    tx: &mut Tx,
+    case_id: i64,
+    targets: &SlaTargets,
+    wt: &WorkingTime,
+) -> Result<(), StoreError> {
+    for mut clock in load_clocks(tx, case_id, true).await? {
+        if clock.retarget(targets.target_ms(clock.metric), wt) {
+            save_clock(tx, case_id, &clock).await?;
+        }
+    }
+    Ok(())
+}
+
+/// After a case's severity or category changed from `before` (already
+/// written): escalates it once when it became major (`reason` for the
+/// history, `detail` for the escalation) and re-targets its open clocks
+/// under `sla` (see [`crate::domain::escalation`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn reassess(
+    tx: &mut Tx,
+    case_id: i64,
+    before: (Severity, &str),
+    actor: &str,
+    reason: &str,
+    detail: &str,
+    sla: &SlaPolicy,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let (severity, category) = assessed(tx, case_id).await?;
+    let r = escalation::reassess(
+        Assessed {
+            severity: before.0,
+            category: before.1,
+        },
+        Assessed {
+            severity,
+            category: &category,
+        },
+        sla,
+    );
+    if r.escalate {
+        escalate_major(tx, case_id, actor, reason, detail, at_ms).await?;
+    }
+    if let Some(targets) = r.retarget {
+        retarget_open_clocks(tx, case_id, &targets, sla.working_time()).await?;
+    }
+    Ok(())
+}
+
 /// Stops the routing clock once the case has a department. Routing counts
 /// around the clock: a routed case is routed.
 pub(crate) async fn stop_route_if_routed(
@@ -343,10 +439,7 @@ impl Store {
         policy: &SlaPolicy,
         now_ms: i64,
     ) -> Result<TickReport, StoreError> {
-        let wt = policy
-            .calendar
-            .working_time()
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let wt = policy.working_time();
         let mut report = TickReport::default();
         let (_gate, mut tx) = self.begin_write().await?;
         let rows = sqlx::query(
@@ -359,7 +452,7 @@ impl Store {
             open.push((row.try_get::<i64, _>("case_id")?, clock_from_row(row)?));
         }
         for (case_id, clock) in &open {
-            match clock.tick(&wt, policy.imminent_at, now_ms) {
+            match clock.tick(wt, policy.imminent_at, now_ms) {
                 Some(TickFinding::Breached { mark_at_ms, detail }) => {
                     if mark_at_ms.is_some() {
                         let mut marked = clock.clone();
@@ -400,7 +493,7 @@ impl Store {
         }
         // Unresolved after N working days (waiting on the customer does not count).
         for (case_id, clock) in &open {
-            if clock.unresolved_after(&wt, policy.unresolved_working_days, now_ms)
+            if clock.unresolved_after(wt, policy.unresolved_working_days, now_ms)
                 && escalate_once(
                     &mut tx,
                     *case_id,
