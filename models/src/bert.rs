@@ -20,6 +20,9 @@
 //!   (in the reference model they get weight exactly 0).
 //! - Q, K and V as one matmul.
 //!
+//! Linear layers, GELU and layer norm come from `qloop_kernels`, which
+//! Whisper's encoder shares; embeddings, attention and pooling are here.
+//!
 //! The mathematics is the model's own (post-norm BERT, erf GELU, mean
 //! pooling): `tests/reference_embeddings.rs` holds it to sentence-transformers'
 //! vectors.
@@ -27,23 +30,10 @@
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, HiddenAct};
+use qloop_kernels::{gelu_par, Linear, Norm};
 use rayon::prelude::*;
 
 use crate::error::ModelError;
-
-struct Norm {
-    gamma: Vec<f32>,
-    beta: Vec<f32>,
-    eps: f32,
-}
-
-struct Linear {
-    /// (out, in) row-major, as stored by PyTorch.
-    weight: Vec<f32>,
-    bias: Vec<f32>,
-    inputs: usize,
-    outputs: usize,
-}
 
 struct Layer {
     qkv: Linear,
@@ -209,17 +199,17 @@ impl Encoder {
                 }
             }
         }
-        layer_norm(&mut x, &self.embed_norm, h);
+        self.embed_norm.forward_in_place(&mut x, ROWS_PER_TASK);
         for layer in &self.layers {
             let qkv = layer.qkv.forward(&x, rows, None);
             let ctx = attention(&qkv, &offsets, h, self.heads);
             // x = LayerNorm(x + ctx·Wo + bo)
-            let mut y = layer.attn_out.forward(&ctx, rows, Some(&x));
-            layer_norm(&mut y, &layer.attn_norm, h);
+            let mut y = layer.attn_out.forward(&ctx, rows, Some(x));
+            layer.attn_norm.forward_in_place(&mut y, ROWS_PER_TASK);
             let mut up = layer.up.forward(&y, rows, None);
-            gelu(&mut up);
-            let mut z = layer.down.forward(&up, rows, Some(&y));
-            layer_norm(&mut z, &layer.out_norm, h);
+            gelu_par(&mut up, GELU_PER_TASK);
+            let mut z = layer.down.forward(&up, rows, Some(y));
+            layer.out_norm.forward_in_place(&mut z, ROWS_PER_TASK);
             x = z;
         }
         // Mean pooling over each sequence's tokens, then L2 normalisation.
@@ -242,130 +232,11 @@ impl Encoder {
     }
 }
 
-impl Linear {
-    /// `x (rows × inputs) · Wᵀ + b (+ residual)`, as (rows × outputs).
-    fn forward(&self, x: &[f32], rows: usize, residual: Option<&[f32]>) -> Vec<f32> {
-        let (k, n) = (self.inputs, self.outputs);
-        assert_eq!(x.len(), rows * k, "linear input shape");
-        // The output starts as the bias (plus the residual); gemm adds x·Wᵀ.
-        let mut out = Vec::with_capacity(rows * n);
-        match residual {
-            Some(r) => {
-                assert_eq!(r.len(), rows * n, "residual shape");
-                for row in r.chunks_exact(n) {
-                    out.extend(row.iter().zip(&self.bias).map(|(a, b)| a + b));
-                }
-            }
-            None => {
-                for _ in 0..rows {
-                    out.extend_from_slice(&self.bias);
-                }
-            }
-        }
-        if rows == 0 {
-            return out;
-        }
-        let threads = rayon::current_num_threads();
-        // SAFETY: all three buffers are live for the call and sized as the
-        // strides describe: out is rows × n (row-major), x is rows × k
-        // (row-major), weight is n × k row-major, read as its transpose k × n
-        // (row stride 1, column stride k). None of them alias.
-        unsafe {
-            gemm::gemm(
-                rows,
-                n,
-                k,
-                out.as_mut_ptr(),
-                1,
-                n as isize,
-                true,
-                x.as_ptr(),
-                1,
-                k as isize,
-                self.weight.as_ptr(),
-                k as isize,
-                1,
-                1.0f32,
-                1.0f32,
-                false,
-                false,
-                false,
-                if threads > 1 {
-                    gemm::Parallelism::Rayon(threads)
-                } else {
-                    gemm::Parallelism::None
-                },
-            );
-        }
-        out
-    }
-}
-
-/// Rows of `h` per parallel task in element-wise passes.
+/// Rows of `h` per parallel task in layer norm.
 const ROWS_PER_TASK: usize = 16;
 
-fn layer_norm(x: &mut [f32], n: &Norm, h: usize) {
-    x.par_chunks_mut(h * ROWS_PER_TASK).for_each(|rows| {
-        for row in rows.chunks_exact_mut(h) {
-            let mean = row.iter().sum::<f32>() / h as f32;
-            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
-            let inv = 1.0 / (var + n.eps).sqrt();
-            for ((v, g), b) in row.iter_mut().zip(&n.gamma).zip(&n.beta) {
-                *v = (*v - mean) * inv * g + b;
-            }
-        }
-    });
-}
-
-/// erf(x) for f32 by the rational approximation Eigen and XLA use
-/// (odd degree-13 numerator over even degree-8 denominator, inputs clamped to
-/// ±4 where erf is ±1 in f32); no branches, so the loop vectorises.
-#[inline(always)]
-pub fn erf(x: f32) -> f32 {
-    let x = x.clamp(-4.0, 4.0);
-    let x2 = x * x;
-    let mut p = x2.mul_add(-2.726_142_3e-10, 2.770_681_4e-8);
-    p = x2.mul_add(p, -2.101_024e-6);
-    p = x2.mul_add(p, -5.692_506_4e-5);
-    p = x2.mul_add(p, -7.349_906_3e-4);
-    p = x2.mul_add(p, -2.954_6e-3);
-    p = x2.mul_add(p, -1.609_603_3e-2);
-    let mut q = x2.mul_add(-1.456_607_2e-5, -2.133_740_6e-4);
-    q = x2.mul_add(q, -1.682_827e-3);
-    q = x2.mul_add(q, -7.373_329e-3);
-    q = x2.mul_add(q, -1.426_474e-2);
-    x * p / q
-}
-
-fn gelu(x: &mut [f32]) {
-    x.par_chunks_mut(8192).for_each(gelu_chunk);
-}
-
-fn gelu_chunk(chunk: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        // SAFETY: this CPU has AVX2 and FMA, checked just above.
-        unsafe { gelu_chunk_avx2_fma(chunk) };
-        return;
-    }
-    gelu_chunk_generic(chunk);
-}
-
-/// The same loop compiled for AVX2 + FMA: `mul_add` becomes one instruction
-/// and 8 lanes per step. Without the target feature, `mul_add` is a call to
-/// a software `fmaf` (perf showed it taking a quarter of the run).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn gelu_chunk_avx2_fma(chunk: &mut [f32]) {
-    gelu_chunk_generic(chunk);
-}
-
-#[inline(always)]
-fn gelu_chunk_generic(chunk: &mut [f32]) {
-    for v in chunk {
-        *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
-    }
-}
+/// Values per parallel task in GELU.
+const GELU_PER_TASK: usize = 8192;
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
@@ -429,21 +300,4 @@ fn attention(qkv: &[f32], offsets: &[usize], h: usize, heads: usize) -> Vec<f32>
         }
     });
     ctx
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The fast erf stays within 5e-7 (measured 3.3e-7) of libm's double-precision erf.
-    #[test]
-    fn fast_erf_matches_libm() {
-        let mut worst = 0f64;
-        for i in -80_000..=80_000 {
-            let x = i as f32 * 1e-4;
-            let err = (erf(x) as f64 - libm::erf(x as f64)).abs();
-            worst = worst.max(err);
-        }
-        assert!(worst < 5e-7, "max |erf error| {worst}");
-    }
 }

@@ -4,12 +4,17 @@
 //! # Layout
 //! - [`weights`]: where the model folder is; fetched on first use.
 //! - [`embed`]: all-MiniLM-L6-v2 on its own thread.
-//! - [`bert`]: the encoder itself (unpadded, fused CPU forward pass).
+//! - [`bert`]: the encoder itself (unpadded, fused CPU forward pass); its
+//!   linear layers, GELU and layer norm are `qloop_kernels`'.
 //! - [`taxonomy`]: categories, departments, exemplars, outside-label mapping.
 //! - [`classify`]: kNN category classifier with confidence.
 //! - [`severity`]: `major`/`minor` from words and telemetry.
 //! - [`eval`]: accuracy, macro-F1, per category, safety recall/precision.
 //! - [`error`]: what can go wrong.
+
+// The one unsafe kind here is memory-mapping the weights file (candle's
+// `VarBuilder::from_mmaped_safetensors`); each says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod bert;
 pub mod classify;

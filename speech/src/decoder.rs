@@ -11,7 +11,7 @@
 //! A step is bound by reading memory: for tiny.en, 33 MB of layer weights,
 //! the 80 MB tied output projection and 18 MB of cross-attention keys and
 //! values, once per token. So the output projection is split over rayon's
-//! threads ([`crate::layers::matvec_acc`]), the heads of cross-attention run
+//! threads ([`qloop_kernels::matvec_acc`]), the heads of cross-attention run
 //! in parallel over contiguous per-head blocks, and no step goes through
 //! candle's tensors.
 //!
@@ -19,12 +19,12 @@
 
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
+use qloop_kernels::{matmul, matvec_acc, parallelism, softmax_exp, Parallelism};
 use rayon::prelude::*;
 
 use crate::{
     error::SpeechError,
-    kernels::softmax_exp,
-    layers::{gelu_par, layer_norm, linear, matmul, matvec_acc, norm, par, vec, Linear, Norm},
+    layers::{gelu_par, layer_norm, linear, norm, vec, Linear, Norm},
 };
 
 struct Layer {
@@ -113,7 +113,7 @@ fn attend_head(
         (dh, 1),
         keys,
         (k_js, k_ts),
-        gemm::Parallelism::None,
+        Parallelism::None,
     );
     let inv = 1.0 / softmax_exp(&mut scores, scale);
     // out (1×dh) = p (1×n) · V (n×dh)
@@ -126,7 +126,7 @@ fn attend_head(
         (n, 1),
         values,
         (v_ts, v_js),
-        gemm::Parallelism::None,
+        Parallelism::None,
     );
     out.iter_mut().for_each(|v| *v *= inv);
 }
@@ -220,7 +220,7 @@ impl Decoder {
                     (kv.inputs, 1),
                     &xa,
                     (1, kv.inputs),
-                    par(),
+                    parallelism(),
                 );
                 out
             })
@@ -266,7 +266,7 @@ impl Decoder {
             // Self-attention over the cache plus this token.
             let qkv = layer
                 .self_qkv
-                .forward(&layer_norm(&x, &layer.self_ln, d), 1, None);
+                .forward(&layer_norm(&x, &layer.self_ln), 1, None);
             let (k, v) = (&mut state.self_k[i], &mut state.self_v[i]);
             k.extend_from_slice(&qkv[d..2 * d]);
             v.extend_from_slice(&qkv[2 * d..]);
@@ -280,7 +280,7 @@ impl Decoder {
             // Cross-attention over the encoded audio, a head per task.
             let q = layer
                 .cross_q
-                .forward(&layer_norm(&x, &layer.cross_ln, d), 1, None);
+                .forward(&layer_norm(&x, &layer.cross_ln), 1, None);
             let kv = &state.cross_kv[i];
             let mut a = vec![0f32; d];
             let frames = state.frames;
@@ -292,13 +292,11 @@ impl Decoder {
             });
             x = layer.cross_out.forward(&a, 1, Some(x));
             // Feed-forward.
-            let mut h = layer
-                .fc1
-                .forward(&layer_norm(&x, &layer.mlp_ln, d), 1, None);
+            let mut h = layer.fc1.forward(&layer_norm(&x, &layer.mlp_ln), 1, None);
             gelu_par(&mut h);
             x = layer.fc2.forward(&h, 1, Some(x));
         }
-        let x = layer_norm(&x, &self.ln, d);
+        let x = layer_norm(&x, &self.ln);
         let mut logits = vec![0f32; self.vocab];
         matvec_acc(&self.embed, &x, &mut logits);
         state.position += 1;

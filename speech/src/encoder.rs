@@ -12,9 +12,10 @@
 //! - gemm accumulates into outputs that already hold the bias (and the
 //!   residual): no add passes;
 //! - GELU is the exact (erf) one CTranslate2 and OpenAI use; it, the
-//!   softmax's exponentials and layer norm are [`crate::kernels`], vectorised
-//!   for AVX-512 or AVX2 and split across threads (the softmax was scalar
-//!   and took 150 of 545 ms of CPU per tiny.en window; now 16);
+//!   softmax's exponentials and layer norm are `qloop_kernels`' (shared
+//!   with the embedding encoder), vectorised for AVX-512 or AVX2 and split
+//!   across threads (the softmax was scalar and took 150 of 545 ms of CPU
+//!   per tiny.en window; now 16);
 //! - attention runs per (head, block of 100 queries): a 100×1500 score block
 //!   that stays in cache, exponentials summed in the same pass, and the value
 //!   product normalised afterwards (64 products per row instead of 1500) and
@@ -26,12 +27,12 @@
 //! `tests/encoder_parity.rs` holds it to candle's encoder.
 
 use candle_nn::VarBuilder;
+use qloop_kernels::{matmul, softmax_exp, Parallelism};
 use rayon::prelude::*;
 
 use crate::{
     error::SpeechError,
-    kernels::softmax_exp,
-    layers::{gelu_par, layer_norm, linear, matmul, norm, vec, Linear, Norm},
+    layers::{gelu_par, layer_norm, linear, norm, vec, Linear, Norm},
     mapping::sinusoids,
 };
 
@@ -168,16 +169,14 @@ impl FastEncoder {
             let qkv_rs = qkv_stride(d);
             let qkv = layer
                 .qkv
-                .forward_strided(&layer_norm(&x, &layer.attn_ln, d), t2, qkv_rs);
+                .forward_strided(&layer_norm(&x, &layer.attn_ln), t2, qkv_rs);
             let ctx = self.attention(&qkv, qkv_rs, t2);
             x = layer.out.forward(&ctx, t2, Some(x));
-            let mut hidden = layer
-                .fc1
-                .forward(&layer_norm(&x, &layer.mlp_ln, d), t2, None);
+            let mut hidden = layer.fc1.forward(&layer_norm(&x, &layer.mlp_ln), t2, None);
             gelu_par(&mut hidden);
             x = layer.fc2.forward(&hidden, t2, Some(x));
         }
-        Ok(layer_norm(&x, &self.ln_post, d))
+        Ok(layer_norm(&x, &self.ln_post))
     }
 
     /// Multi-head self-attention over `qkv` (rows of Q | K | V, `qkv_rs`
@@ -206,7 +205,7 @@ impl FastEncoder {
                     (qkv_rs, 1),
                     &qkv[d + head * dh..],
                     (1, qkv_rs),
-                    gemm::Parallelism::None,
+                    Parallelism::None,
                 );
                 // Unnormalised: each output row is divided by its sum below
                 // (dh values instead of `rows`).
@@ -224,7 +223,7 @@ impl FastEncoder {
                     (rows, 1),
                     &qkv[2 * d + head * dh..],
                     (qkv_rs, 1),
-                    gemm::Parallelism::None,
+                    Parallelism::None,
                 );
                 for (row, sum) in out.chunks_exact_mut(dh).zip(sums) {
                     let inv = 1.0 / sum;

@@ -10,9 +10,10 @@
 //! - [`audio`]: WAV bytes to 16 kHz mono (any rate 8–192 kHz, 1–8 channels).
 //! - [`mel`]: the Slaney filterbank and Whisper's log-mel spectrogram.
 //! - [`tokens`]: special tokens, prompt, language from a locale.
-//! - [`encoder`]: the audio encoder, written for the CPU; [`kernels`]: its
-//!   vectorised element-wise work (GELU, softmax, layer norm); `layers`:
-//!   linear layers and layer norm over plain buffers, shared with the decoder.
+//! - [`encoder`]: the audio encoder, written for the CPU; `layers`: its and
+//!   the decoder's weights as the plain buffers of `qloop_kernels` (gemm
+//!   calls, GELU, softmax, layer norm: the kernels the embedding encoder
+//!   shares).
 //! - [`decoder`]: the text decoder with a key/value cache.
 //! - [`recognizer`]: encoder + greedy decoding over 30 s windows,
 //!   no-speech detection, per-segment confidence.
@@ -51,13 +52,14 @@
 //! ones follow the locale's language or detect it when the locale names none
 //! they know ([`Transcript::language`] says which was used).
 
+#![forbid(unsafe_code)]
+
 pub mod audio;
 pub mod ct2;
 pub mod decoder;
 pub mod encoder;
 pub mod error;
 pub mod eval;
-pub mod kernels;
 mod layers;
 pub mod mapping;
 pub mod mel;
