@@ -12,7 +12,7 @@ use std::{
 };
 
 use rumqttc::{AsyncClient, Event, EventLoop, Incoming, Outgoing, QoS};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use qloop_protocol::{encode, topic::events_topic, Message};
@@ -40,23 +40,25 @@ struct TrackerState {
 
 /// Maps MQTT packet ids to events. The event-loop task reports packet ids
 /// and PUBACKs; acknowledged events go to the publisher to be marked.
-#[derive(Clone)]
+///
+/// Acknowledged events wait in the tracker's own `acked_unmarked` set (bounded
+/// by the events in flight), not in a channel: the publisher is woken and
+/// takes them from there.
+#[derive(Clone, Default)]
 pub struct DownlinkTracker {
     state: Arc<Mutex<TrackerState>>,
-    acked: mpsc::UnboundedSender<Uuid>,
+    acked: Arc<Notify>,
 }
 
 impl DownlinkTracker {
-    /// A tracker and the stream of acknowledged event ids.
-    pub fn new() -> (Self, mpsc::UnboundedReceiver<Uuid>) {
-        let (acked, rx) = mpsc::unbounded_channel();
-        (
-            Self {
-                state: Arc::default(),
-                acked,
-            },
-            rx,
-        )
+    /// An empty tracker.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Events the broker acknowledged that are not yet marked published.
+    fn acked_unmarked(&self) -> Vec<Uuid> {
+        self.lock().acked_unmarked.iter().copied().collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, TrackerState> {
@@ -103,8 +105,8 @@ impl DownlinkTracker {
             }
             id
         };
-        if let Some(id) = event_id {
-            let _ = self.acked.send(id);
+        if event_id.is_some() {
+            self.acked.notify_one();
         }
     }
 
@@ -159,13 +161,12 @@ pub async fn run_publisher(
     store: Store,
     client: AsyncClient,
     tracker: DownlinkTracker,
-    mut acked: mpsc::UnboundedReceiver<Uuid>,
     wake: Arc<Notify>,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
     loop {
-        while let Ok(id) = acked.try_recv() {
+        for id in tracker.acked_unmarked() {
             mark_published(&store, &tracker, id).await;
         }
         match store.pending_downlink(100).await {
@@ -190,7 +191,7 @@ pub async fn run_publisher(
         tokio::select! {
             _ = &mut shutdown => break,
             _ = wake.notified() => {}
-            Some(id) = acked.recv() => mark_published(&store, &tracker, id).await,
+            _ = tracker.acked.notified() => {}
             _ = tokio::time::sleep(POLL_EVERY) => {}
         }
     }

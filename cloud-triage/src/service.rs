@@ -93,8 +93,8 @@ impl Service {
 
         let (stop, stop_rx) = watch::channel(false);
         let wake = Arc::new(Notify::new());
-        let (tracker, acked) = DownlinkTracker::new();
-        let (publish_tx, publish_rx) = mpsc::unbounded_channel();
+        let tracker = DownlinkTracker::new();
+        let (publish_tx, publish_rx) = mpsc::channel(crate::ingest::mqtt_loop::PIPELINE_QUEUE);
         let status = Arc::new(MqttStatus::default());
         let triage = crate::triage::Triage::load(&store)
             .await
@@ -125,7 +125,6 @@ impl Service {
                 store.clone(),
                 downlink_client,
                 tracker,
-                acked,
                 wake.clone(),
                 stopped(stop_rx.clone()),
             )),

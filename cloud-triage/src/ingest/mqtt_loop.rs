@@ -10,6 +10,14 @@
 //! on the embedded broker at its end marker), the pipeline commits and
 //! acknowledges what it took, then sends DISCONNECT; the event loop is polled
 //! until that DISCONNECT is written, so the PUBACKs before it reach the broker.
+//!
+//! The channel between the two is bounded ([`PIPELINE_QUEUE`]). A QoS 1
+//! publish waits for room: the broker's in-flight window (20 on Mosquitto's
+//! default, 500 on the embedded broker) keeps that from happening in practice,
+//! and when it does, not polling is the backpressure the broker sees. A QoS 0
+//! publish, which no broker redelivers and no car may send for feedback, is
+//! dropped with a warning when the queue is full rather than queued without
+//! bound.
 
 use std::{
     future::Future,
@@ -25,6 +33,9 @@ use rumqttc::{AsyncClient, Event, EventLoop, Incoming, Outgoing, Publish, QoS};
 use tokio::{sync::mpsc, time::Instant};
 
 use crate::ingest::IngestHandler;
+
+/// Publishes queued between the event loop and the pipeline, at most.
+pub const PIPELINE_QUEUE: usize = 1024;
 
 /// Shared flags and counters the API and the logs report.
 #[derive(Debug, Default)]
@@ -70,7 +81,7 @@ pub enum Drain {
 pub async fn run_event_loop(
     client: AsyncClient,
     mut eventloop: EventLoop,
-    publishes: mpsc::UnboundedSender<Publish>,
+    publishes: mpsc::Sender<Publish>,
     status: Arc<MqttStatus>,
     filter: String,
     drain: Drain,
@@ -135,10 +146,12 @@ pub async fn run_event_loop(
                 // Not taken once the channel is closed: never acknowledged,
                 // so the broker keeps it.
                 if let Some(tx) = &publishes {
-                    if tx.send(publish).is_ok() {
-                        status.taken.fetch_add(1, Ordering::SeqCst);
-                    } else {
-                        publishes = None;
+                    match hand_over(tx, publish).await {
+                        Ok(true) => {
+                            status.taken.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Ok(false) => {}
+                        Err(()) => publishes = None,
                     }
                 }
             }
@@ -172,12 +185,24 @@ pub async fn run_event_loop(
     let _ = client.try_disconnect();
 }
 
+/// Queues a publish for the pipeline: `Ok(true)` taken, `Ok(false)` a QoS 0
+/// publish dropped because the queue is full, `Err` the pipeline is gone.
+async fn hand_over(tx: &mpsc::Sender<Publish>, publish: Publish) -> Result<bool, ()> {
+    if publish.qos != QoS::AtMostOnce {
+        return tx.send(publish).await.map(|()| true).map_err(|_| ());
+    }
+    match tx.try_send(publish) {
+        Ok(()) => Ok(true),
+        Err(mpsc::error::TrySendError::Full(dropped)) => {
+            tracing::warn!(topic = %dropped.topic, "ingest queue full: a QoS 0 publish is dropped");
+            Ok(false)
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
+    }
+}
+
 /// The stop began: with [`Drain::Now`] nothing more is taken.
-fn begin_stop(
-    drain: &Drain,
-    publishes: &mut Option<mpsc::UnboundedSender<Publish>>,
-    status: &MqttStatus,
-) {
+fn begin_stop(drain: &Drain, publishes: &mut Option<mpsc::Sender<Publish>>, status: &MqttStatus) {
     let unfinished = status.unfinished();
     match drain {
         Drain::Now => {
@@ -204,7 +229,7 @@ fn begin_stop(
 /// DISCONNECT behind the last PUBACK.
 pub async fn run_pipeline(
     client: AsyncClient,
-    mut publishes: mpsc::UnboundedReceiver<Publish>,
+    mut publishes: mpsc::Receiver<Publish>,
     handler: IngestHandler,
     concurrency: usize,
     status: Arc<MqttStatus>,
@@ -259,4 +284,34 @@ async fn handle_until_committed(handler: IngestHandler, publish: Publish) -> Pub
 pub fn jittered(d: Duration) -> Duration {
     let extra = rand::random::<f64>() * 0.25;
     d + d.mul_f64(extra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publish(qos: QoS) -> Publish {
+        Publish::new(
+            "qloop/v1/vehicles/5YJ3E1EA7KF317000/feedback",
+            qos,
+            vec![1u8],
+        )
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_qos_0_and_makes_qos_1_wait_for_room() {
+        let (tx, mut rx) = mpsc::channel(1);
+        assert_eq!(hand_over(&tx, publish(QoS::AtLeastOnce)).await, Ok(true));
+        assert_eq!(hand_over(&tx, publish(QoS::AtMostOnce)).await, Ok(false));
+        let waiting = tokio::spawn({
+            let tx = tx.clone();
+            async move { hand_over(&tx, publish(QoS::AtLeastOnce)).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "a QoS 1 publish waits for room");
+        assert_eq!(rx.recv().await.unwrap().qos, QoS::AtLeastOnce);
+        assert_eq!(waiting.await.unwrap(), Ok(true));
+        drop(rx);
+        assert_eq!(hand_over(&tx, publish(QoS::AtLeastOnce)).await, Err(()));
+    }
 }
