@@ -57,23 +57,27 @@
 //!   local process can connect to it.
 
 use std::{
-    net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream},
+    net::{IpAddr, Ipv4Addr, SocketAddr},
     sync::Arc,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use anyhow::{anyhow, bail, Context};
 use rumqttd::{
     local::{LinkBuilder, LinkRx, LinkTx},
-    protocol::{
-        v4::V4, Disconnect, DisconnectReasonCode, Filter, Packet, QoS, RetainForwardRule,
-        Subscribe, SubscribeReasonCode,
-    },
-    ConnectionSettings, LinkType, Router, RouterConfig, Server, ServerSettings,
+    protocol::v4::V4,
+    LinkType, Router, Server,
 };
 use tokio::sync::oneshot;
 
-use qloop_protocol::MAX_MESSAGE_BYTES;
+mod session;
+mod settings;
+#[cfg(test)]
+mod tests;
+
+use session::{disconnect, register_session};
+pub use settings::free_port;
+use settings::{router_config, server_settings, wait_until_listening};
 
 /// Slack over the protocol's message limit for MQTT headers and topic names.
 pub const PACKET_OVERHEAD: usize = 4 * 1024;
@@ -266,252 +270,5 @@ impl EmbeddedBroker {
             anyhow::Ok(())
         })
         .await?
-    }
-}
-
-/// Registers ingest's persistent session with the router: subscribe at QoS
-/// 1, wait for the SUBACK, disconnect, and wait until the router has dropped
-/// the connection (its session is then saved for the client id).
-fn register_session(link: &Linker, session: IngestSession<'_>) -> anyhow::Result<()> {
-    let (mut tx, mut rx) =
-        link(session.client_id, false).context("registering ingest's session with the broker")?;
-    let subscribe = Subscribe {
-        pkid: 1,
-        filters: vec![Filter {
-            path: session.filter.to_string(),
-            qos: QoS::AtLeastOnce,
-            nolocal: false,
-            preserve_retain: false,
-            retain_forward_rule: RetainForwardRule::Never,
-        }],
-    };
-    futures::executor::block_on(tx.send(Packet::Subscribe(subscribe, None)))
-        .map_err(|e| anyhow!("subscribing ingest's session: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let notification = rx
-            .recv_deadline(deadline)
-            .map_err(|e| anyhow!("no SUBACK for ingest's session: {e}"))?;
-        match notification.and_then(Option::<Packet>::from) {
-            Some(Packet::SubAck(ack, _)) => {
-                if ack.return_codes != [SubscribeReasonCode::QoS1] {
-                    bail!(
-                        "ingest's session subscribed with {:?}, not QoS 1",
-                        ack.return_codes
-                    );
-                }
-                break;
-            }
-            Some(other) => tracing::debug!(packet = ?other, "while registering ingest's session"),
-            None => {}
-        }
-    }
-    futures::executor::block_on(tx.send(disconnect()))
-        .map_err(|e| anyhow!("disconnecting ingest's session: {e}"))?;
-    // The router drops the connection's channel once the session is saved.
-    loop {
-        match rx.recv_deadline(deadline) {
-            Ok(_) => {}
-            Err(_) if Instant::now() < deadline => return Ok(()),
-            Err(e) => bail!("the broker did not close ingest's registering connection: {e}"),
-        }
-    }
-}
-
-fn disconnect() -> Packet {
-    Packet::Disconnect(
-        Disconnect {
-            reason_code: DisconnectReasonCode::NormalDisconnection,
-        },
-        None,
-    )
-}
-
-fn router_config() -> RouterConfig {
-    RouterConfig {
-        max_connections: 10_010,
-        max_outgoing_packet_count: 200,
-        max_segment_size: 100 * 1024 * 1024,
-        max_segment_count: 10,
-        custom_segment: None,
-        initialized_filters: None,
-        shared_subscriptions_strategy: Default::default(),
-    }
-}
-
-fn server_settings(name: &str, listen: SocketAddr) -> ServerSettings {
-    let connections = ConnectionSettings {
-        connection_timeout_ms: 60_000,
-        max_payload_size: MAX_MESSAGE_BYTES + PACKET_OVERHEAD,
-        max_inflight_count: 500,
-        auth: None,
-        external_auth: None,
-        dynamic_filters: true,
-    };
-    ServerSettings {
-        name: name.into(),
-        listen,
-        tls: None,
-        next_connection_delay_ms: 1,
-        connections,
-    }
-}
-
-/// Asks the OS for a free port on `ip`.
-pub fn free_port(ip: IpAddr) -> anyhow::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind((ip, 0)).context("finding a free port")?;
-    Ok(listener.local_addr()?)
-}
-
-fn wait_until_listening(addr: SocketAddr, limit: Duration) -> anyhow::Result<()> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    bail!("embedded broker did not listen on {addr} within {limit:?}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use qloop_protocol::topic;
-    use rumqttc::{AsyncClient, Event, EventLoop, Incoming, MqttOptions};
-
-    const INGEST: &str = "broker-test-ingest";
-
-    fn start() -> EmbeddedBroker {
-        let filter = topic::feedback_filter();
-        EmbeddedBroker::start(
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            IngestSession {
-                client_id: INGEST,
-                filter: &filter,
-            },
-        )
-        .expect("broker starts")
-    }
-
-    fn client(addr: SocketAddr, id: &str, clean: bool) -> (AsyncClient, EventLoop) {
-        let mut options = MqttOptions::new(id, addr.ip().to_string(), addr.port());
-        options.set_clean_session(clean).set_manual_acks(!clean);
-        AsyncClient::new(options, 100)
-    }
-
-    /// Polls until `want` matches an event; panics after 10 s or on an error.
-    async fn until<T>(eventloop: &mut EventLoop, mut want: impl FnMut(&Event) -> Option<T>) -> T {
-        tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                let event = eventloop.poll().await.expect("connected");
-                if let Some(found) = want(&event) {
-                    return found;
-                }
-            }
-        })
-        .await
-        .expect("in time")
-    }
-
-    /// A car publishes and is acknowledged; only then does ingest connect.
-    async fn publish_as_car(broker: &EmbeddedBroker, vin: &str, payload: &str) {
-        let (car, mut car_loop) = client(broker.addr, &format!("car-{vin}"), true);
-        car.publish(
-            topic::feedback_topic(vin),
-            rumqttc::QoS::AtLeastOnce,
-            false,
-            payload.as_bytes().to_vec(),
-        )
-        .await
-        .unwrap();
-        until(&mut car_loop, |e| {
-            matches!(e, Event::Incoming(Incoming::PubAck(_))).then_some(())
-        })
-        .await;
-    }
-
-    #[tokio::test]
-    async fn what_a_car_sent_before_ingest_connected_reaches_ingest_at_qos_1() {
-        let broker = start();
-        publish_as_car(&broker, "WBA00000000000001", "before ingest").await;
-
-        let (ingest, mut ingest_loop) = client(broker.internal, INGEST, false);
-        let session_present = until(&mut ingest_loop, |e| match e {
-            Event::Incoming(Incoming::ConnAck(ack)) => Some(ack.session_present),
-            _ => None,
-        })
-        .await;
-        assert!(session_present, "the registered session is resumed");
-        ingest
-            .subscribe(topic::feedback_filter(), rumqttc::QoS::AtLeastOnce)
-            .await
-            .unwrap();
-        let publish = until(&mut ingest_loop, |e| match e {
-            Event::Incoming(Incoming::Publish(p)) => Some(p.clone()),
-            _ => None,
-        })
-        .await;
-        assert_eq!(&publish.payload[..], b"before ingest");
-        assert_eq!(publish.qos, rumqttc::QoS::AtLeastOnce);
-    }
-
-    #[tokio::test]
-    async fn once_closed_to_vehicles_no_car_is_acknowledged_and_the_marker_comes_last() {
-        let mut broker = start();
-        let (ingest, mut ingest_loop) = client(broker.internal, INGEST, false);
-        ingest
-            .subscribe(topic::feedback_filter(), rumqttc::QoS::AtLeastOnce)
-            .await
-            .unwrap();
-        let (car, mut car_loop) = client(broker.addr, "car-late", true);
-        until(&mut car_loop, |e| {
-            matches!(e, Event::Incoming(Incoming::ConnAck(_))).then_some(())
-        })
-        .await;
-        publish_as_car(&broker, "WBA00000000000002", "acknowledged").await;
-
-        broker.close_to_vehicles().await;
-        // The connected car is cut off, and nobody can connect again.
-        car.publish(
-            topic::feedback_topic("WBA00000000000003"),
-            rumqttc::QoS::AtLeastOnce,
-            false,
-            b"after the cut".to_vec(),
-        )
-        .await
-        .unwrap();
-        let cut = tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                match car_loop.poll().await {
-                    Ok(Event::Incoming(Incoming::PubAck(_))) => return false,
-                    Ok(_) => {}
-                    Err(_) => return true,
-                }
-            }
-        })
-        .await
-        .expect("in time");
-        assert!(cut, "no PUBACK after the cut");
-        assert!(TcpStream::connect_timeout(&broker.addr, Duration::from_secs(1)).is_err());
-
-        broker.publish_end_marker().await.unwrap();
-        let mut topics = Vec::new();
-        while topics.last() != Some(&broker.end_marker().to_string()) {
-            let publish = until(&mut ingest_loop, |e| match e {
-                Event::Incoming(Incoming::Publish(p)) => Some(p.clone()),
-                _ => None,
-            })
-            .await;
-            ingest.ack(&publish).await.unwrap();
-            topics.push(publish.topic.clone());
-        }
-        assert_eq!(
-            topics,
-            [
-                topic::feedback_topic("WBA00000000000002"),
-                broker.end_marker().to_string()
-            ]
-        );
     }
 }
