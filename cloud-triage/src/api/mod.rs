@@ -8,6 +8,11 @@
 //! - [`extract`]: path and query extractors that reject with that error.
 //! - [`health`]: `GET /healthz`.
 //! - [`cases`]: `GET /api/cases`, `GET` and `PATCH /api/cases/{id}`.
+//! - [`merge_split`]: `POST /api/cases/{id}/merge` and `/split`.
+//! - [`transition`]: `POST /api/cases/{id}/transition` (the 8D lifecycle).
+//! - [`follow_up`]: `POST /api/cases/{id}/satisfaction` and `/message`.
+//! - [`tokens`]: `POST /api/tokens`.
+//! - [`metrics`]: `GET /api/metrics/response-times` and `GET /metrics`.
 //! - [`feedback`]: `GET /api/feedback/{id}`.
 //! - [`search`]: `GET /api/search` (the knowledge index).
 //! - [`openapi`]: `GET /api/openapi.json`.
@@ -17,10 +22,14 @@ pub mod cases;
 pub mod error;
 pub mod extract;
 pub mod feedback;
+pub mod follow_up;
 pub mod health;
+pub mod merge_split;
 pub mod metrics;
 pub mod openapi;
 pub mod search;
+pub mod tokens;
+pub mod transition;
 pub mod vehicles;
 
 use std::sync::{atomic::AtomicBool, Arc};
@@ -71,19 +80,22 @@ pub fn router(state: ApiState) -> Router {
             "/api/cases/{id}",
             get(cases::get_case).merge(patch(cases::update_case)),
         )
-        .route("/api/cases/{id}/merge", post(cases::merge_case))
-        .route("/api/cases/{id}/split", post(cases::split_case))
-        .route("/api/cases/{id}/transition", post(cases::transition_case))
+        .route("/api/cases/{id}/merge", post(merge_split::merge_case))
+        .route("/api/cases/{id}/split", post(merge_split::split_case))
+        .route(
+            "/api/cases/{id}/transition",
+            post(transition::transition_case),
+        )
         .route(
             "/api/cases/{id}/satisfaction",
-            post(cases::record_satisfaction),
+            post(follow_up::record_satisfaction),
         )
-        .route("/api/cases/{id}/message", post(cases::send_update))
+        .route("/api/cases/{id}/message", post(follow_up::send_update))
         .route("/api/feedback/{id}", get(feedback::get_feedback))
         .route("/api/vehicles/{vin}", get(vehicles::get_vehicle))
         .route("/api/search", get(search::search))
         .route("/api/openapi.json", get(openapi::openapi_json))
-        .route("/api/tokens", post(cases::create_token))
+        .route("/api/tokens", post(tokens::create_token))
         .route("/api/metrics/response-times", get(metrics::response_times))
         .route("/metrics", get(metrics::prometheus))
         .route_layer(axum::middleware::from_fn_with_state(

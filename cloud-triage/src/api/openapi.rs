@@ -5,7 +5,10 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{cases, error, feedback, health, metrics, search, vehicles};
+use super::{
+    cases, error, feedback, follow_up, health, merge_split, metrics, search, tokens, transition,
+    vehicles,
+};
 use crate::store::records;
 
 /// The API description.
@@ -17,12 +20,12 @@ use crate::store::records;
         cases::list_cases,
         cases::get_case,
         cases::update_case,
-        cases::merge_case,
-        cases::split_case,
-        cases::transition_case,
-        cases::record_satisfaction,
-        cases::send_update,
-        cases::create_token,
+        merge_split::merge_case,
+        merge_split::split_case,
+        transition::transition_case,
+        follow_up::record_satisfaction,
+        follow_up::send_update,
+        tokens::create_token,
         metrics::response_times,
         metrics::prometheus,
         feedback::get_feedback,
@@ -37,12 +40,12 @@ use crate::store::records;
         records::CaseSummary,
         records::CaseDetail,
         records::CaseMatch,
-        cases::MergeRequest,
-        cases::SplitRequest,
-        cases::SatisfactionRequest,
-        cases::UpdateRequest,
-        cases::TokenRequest,
-        cases::TokenCreated,
+        merge_split::MergeRequest,
+        merge_split::SplitRequest,
+        follow_up::SatisfactionRequest,
+        follow_up::UpdateRequest,
+        tokens::TokenRequest,
+        tokens::TokenCreated,
         crate::store::access::Role,
         crate::store::metrics::ResponseTimes,
         crate::store::metrics::Durations,
