@@ -9,15 +9,15 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use qloop_protocol::{
-    decode, topic::vin_from_feedback_topic, AudioChunk, AudioPayload, FeedbackEnvelope, Limits,
-    Message, TelemetrySnapshot, Utterance, ValidationError,
-};
+use qloop_protocol::{AudioPayload, FeedbackEnvelope, Limits, Message};
+
+mod checks;
+mod chunked;
 
 use crate::{
     audio::{check_wav, AudioError, AudioFiles},
     now_ms,
-    store::{AudioState, IngestMeta, LateTranscript, Store, StoreError, Triaged},
+    store::{AudioState, IngestMeta, Store, StoreError, Triaged},
 };
 
 /// A transient failure: retry, do not acknowledge.
@@ -167,66 +167,6 @@ impl IngestHandler {
             }
             Err(reason) => self.reject(topic, payload.len(), reason, now).await,
         }
-    }
-
-    /// Decodes and validates, naming what is wrong.
-    fn classify(&self, topic: &str, payload: &[u8], now: i64) -> Result<Message, String> {
-        let topic_vin = vin_from_feedback_topic(topic).map_err(|e| e.to_string())?;
-        let message = decode(payload).map_err(|e| e.to_string())?;
-        let body_vin = match &message {
-            Message::Feedback(env) => {
-                self.limits
-                    .check_feedback(env, now)
-                    .map_err(|e| e.to_string())?;
-                env.vehicle.vin.as_str()
-            }
-            Message::AudioChunk(chunk) => {
-                self.limits.check_chunk(chunk).map_err(|e| e.to_string())?;
-                chunk.vin.as_str()
-            }
-            Message::Satisfaction(reply) => {
-                self.limits
-                    .check_satisfaction(reply, now)
-                    .map_err(|e| e.to_string())?;
-                reply.vin.as_str()
-            }
-            Message::Receipt(receipt) => {
-                self.limits
-                    .check_receipt(receipt, now)
-                    .map_err(|e| e.to_string())?;
-                receipt.vin.as_str()
-            }
-            Message::Loss(report) => {
-                self.limits
-                    .check_loss(report, now)
-                    .map_err(|e| e.to_string())?;
-                report.vin.as_str()
-            }
-            Message::Event(_) => return Ok(message),
-        };
-        if body_vin != topic_vin {
-            return Err(ValidationError::VinMismatch {
-                body: body_vin.into(),
-                topic: topic_vin.into(),
-            }
-            .to_string());
-        }
-        Ok(message)
-    }
-
-    async fn reject(
-        &self,
-        topic: &str,
-        len: usize,
-        reason: String,
-        now: i64,
-    ) -> Result<Outcome, IngestError> {
-        let topic: String = topic.chars().take(256).collect();
-        tracing::warn!(%topic, bytes = len, %reason, "rejected uplink message");
-        self.store
-            .record_rejected(&topic, &reason, len, now)
-            .await?;
-        Ok(Outcome::Rejected(reason))
     }
 
     async fn feedback(
@@ -379,28 +319,6 @@ impl IngestHandler {
         }
     }
 
-    async fn chunk(&self, chunk: AudioChunk, now: i64) -> Result<Outcome, IngestError> {
-        let path = self
-            .audio
-            .write_chunk(chunk.feedback_id, chunk.index, &chunk.data)?;
-        self.store
-            .record_audio_chunk(
-                chunk.feedback_id,
-                chunk.index,
-                chunk.total,
-                &path.display().to_string(),
-                chunk.data.len() as u64,
-                now,
-            )
-            .await?;
-        let complete = self.try_assemble(chunk.feedback_id).await?;
-        self.transcribe_late(chunk.feedback_id, now).await?;
-        Ok(Outcome::Chunk {
-            feedback_id: chunk.feedback_id,
-            complete,
-        })
-    }
-
     /// Known issues and similar cases for words triage embedded.
     fn knowledge_matches(
         &self,
@@ -416,135 +334,6 @@ impl IngestHandler {
                 vectors.find_matches(index, text, v, &self.policy.matches)
             }
             _ => Vec::new(),
-        }
-    }
-
-    /// Transcribes a clip that came in chunks once it is whole (and its
-    /// envelope stored), then triages the feedback's case from the words
-    /// and merges it into an open case of the same issue. Called for every
-    /// chunk and envelope of such a clip: the store records recognition once
-    /// per feedback, so a redelivered message after a crash finishes the
-    /// work and a second delivery does nothing.
-    async fn transcribe_late(&self, feedback_id: Uuid, now: i64) -> Result<(), IngestError> {
-        let Some(asr) = &self.asr else {
-            return Ok(());
-        };
-        let Some(fb) = self.store.get_feedback(feedback_id).await? else {
-            return Ok(());
-        };
-        let head_unit = fb.transcript.clone().map(|transcript| Utterance {
-            transcript,
-            confidence: fb.transcript_confidence.map(|c| c as f32),
-        });
-        let (true, None, Some(path)) = (
-            fb.audio.status == crate::domain::AudioStatus::Complete
-                && asr.wants(head_unit.as_ref()),
-            &fb.asr,
-            fb.audio.path.as_deref(),
-        ) else {
-            return Ok(());
-        };
-        let wav = std::fs::read(path).map_err(|source| AudioError::Io {
-            path: path.into(),
-            source,
-        })?;
-        let (record, words) = asr
-            .transcribe_clip(wav, &fb.locale, head_unit.as_ref())
-            .await;
-        tracing::info!(%feedback_id, status = %record.status, model = %record.model,
-            ms = record.elapsed_ms, error = ?record.error, "chunked clip recognised");
-        let telemetry: TelemetrySnapshot =
-            serde_json::from_value(fb.telemetry.clone()).unwrap_or_default();
-        let assessment = match (&self.triage, &words) {
-            (Some(triage), Some(w)) => match triage.assess_words(&w.transcript, &telemetry).await {
-                Ok(a) => Some(a),
-                Err(e) => {
-                    tracing::error!(%feedback_id, error = %e, "triage of the transcript failed");
-                    None
-                }
-            },
-            _ => None,
-        };
-        let matches = self.knowledge_matches(
-            assessment.as_ref(),
-            words.as_ref().map(|w| w.transcript.as_str()),
-        );
-        let late = LateTranscript {
-            feedback_id,
-            asr: &record,
-            text: words.as_ref().map_or("", |w| w.transcript.as_str()),
-            confidence: words
-                .as_ref()
-                .and_then(|w| w.confidence)
-                .map_or(0.0, f64::from),
-        };
-        let triaged = assessment.as_ref().map(|a| Triaged {
-            assessment: a,
-            matches: &matches,
-            policy: &self.policy,
-        });
-        let Some(outcome) = self.store.apply_late_transcript(late, triaged, now).await? else {
-            return Ok(());
-        };
-        if let Some((into, similarity)) = outcome.same_issue_as {
-            match self
-                .store
-                .merge_cases(outcome.case_id, into, "triage", now)
-                .await
-            {
-                Ok(()) => tracing::info!(%feedback_id, case = outcome.case_id, into, similarity,
-                    "case merged into the open case of the same issue once transcribed"),
-                Err(StoreError::Invalid(reason) | StoreError::Conflict(reason)) => {
-                    tracing::warn!(%feedback_id, case = outcome.case_id, into, %reason, "not merged")
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
-    }
-
-    /// Assembles a feedback's clip once its envelope and every chunk are in.
-    async fn try_assemble(&self, feedback_id: Uuid) -> Result<bool, IngestError> {
-        let Some((chunks, total_bytes)) = self.store.audio_expected(feedback_id).await? else {
-            return Ok(false);
-        };
-        let paths = self.store.audio_chunk_paths(feedback_id).await?;
-        if (paths.len() as u32) < chunks {
-            return Ok(false);
-        }
-        let crc32 = self
-            .store
-            .audio_crc32(feedback_id)
-            .await?
-            .unwrap_or_default();
-        let payload = AudioPayload::Chunked {
-            chunks,
-            total_bytes,
-            crc32,
-        };
-        match self
-            .audio
-            .assemble(feedback_id, &payload, &paths, &self.limits)
-        {
-            Ok((path, bytes)) => {
-                self.store
-                    .set_audio(
-                        feedback_id,
-                        "complete",
-                        Some(&path.display().to_string()),
-                        Some(bytes),
-                    )
-                    .await?;
-                Ok(true)
-            }
-            Err(AudioError::Io { path, source }) => Err(AudioError::Io { path, source }.into()),
-            Err(e) => {
-                tracing::warn!(%feedback_id, error = %e, "audio marked corrupt");
-                self.store
-                    .set_audio(feedback_id, "corrupt", None, None)
-                    .await?;
-                Ok(false)
-            }
         }
     }
 }

@@ -1,0 +1,172 @@
+//! Clips that travel in chunks: storing each chunk, assembling the clip once
+//! its envelope and every chunk are in, and transcribing it then (the case
+//! it opened untriaged is triaged from the words and merged into the open
+//! case of its issue).
+
+use qloop_protocol::{AudioChunk, AudioPayload, TelemetrySnapshot, Utterance};
+use uuid::Uuid;
+
+use super::{IngestError, IngestHandler, Outcome};
+use crate::{
+    audio::AudioError,
+    store::{LateTranscript, StoreError, Triaged},
+};
+
+impl IngestHandler {
+    /// Stores one audio chunk, assembles the clip when it is whole, and
+    /// transcribes it then.
+    pub(super) async fn chunk(&self, chunk: AudioChunk, now: i64) -> Result<Outcome, IngestError> {
+        let path = self
+            .audio
+            .write_chunk(chunk.feedback_id, chunk.index, &chunk.data)?;
+        self.store
+            .record_audio_chunk(
+                chunk.feedback_id,
+                chunk.index,
+                chunk.total,
+                &path.display().to_string(),
+                chunk.data.len() as u64,
+                now,
+            )
+            .await?;
+        let complete = self.try_assemble(chunk.feedback_id).await?;
+        self.transcribe_late(chunk.feedback_id, now).await?;
+        Ok(Outcome::Chunk {
+            feedback_id: chunk.feedback_id,
+            complete,
+        })
+    }
+
+    /// Transcribes a clip that came in chunks once it is whole (and its
+    /// envelope stored), then triages the feedback's case from the words
+    /// and merges it into an open case of the same issue. Called for every
+    /// chunk and envelope of such a clip: the store records recognition once
+    /// per feedback, so a redelivered message after a crash finishes the
+    /// work and a second delivery does nothing.
+    pub(super) async fn transcribe_late(
+        &self,
+        feedback_id: Uuid,
+        now: i64,
+    ) -> Result<(), IngestError> {
+        let Some(asr) = &self.asr else {
+            return Ok(());
+        };
+        let Some(fb) = self.store.get_feedback(feedback_id).await? else {
+            return Ok(());
+        };
+        let head_unit = fb.transcript.clone().map(|transcript| Utterance {
+            transcript,
+            confidence: fb.transcript_confidence.map(|c| c as f32),
+        });
+        let (true, None, Some(path)) = (
+            fb.audio.status == crate::domain::AudioStatus::Complete
+                && asr.wants(head_unit.as_ref()),
+            &fb.asr,
+            fb.audio.path.as_deref(),
+        ) else {
+            return Ok(());
+        };
+        let wav = std::fs::read(path).map_err(|source| AudioError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let (record, words) = asr
+            .transcribe_clip(wav, &fb.locale, head_unit.as_ref())
+            .await;
+        tracing::info!(%feedback_id, status = %record.status, model = %record.model,
+            ms = record.elapsed_ms, error = ?record.error, "chunked clip recognised");
+        let telemetry: TelemetrySnapshot =
+            serde_json::from_value(fb.telemetry.clone()).unwrap_or_default();
+        let assessment = match (&self.triage, &words) {
+            (Some(triage), Some(w)) => match triage.assess_words(&w.transcript, &telemetry).await {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    tracing::error!(%feedback_id, error = %e, "triage of the transcript failed");
+                    None
+                }
+            },
+            _ => None,
+        };
+        let matches = self.knowledge_matches(
+            assessment.as_ref(),
+            words.as_ref().map(|w| w.transcript.as_str()),
+        );
+        let late = LateTranscript {
+            feedback_id,
+            asr: &record,
+            text: words.as_ref().map_or("", |w| w.transcript.as_str()),
+            confidence: words
+                .as_ref()
+                .and_then(|w| w.confidence)
+                .map_or(0.0, f64::from),
+        };
+        let triaged = assessment.as_ref().map(|a| Triaged {
+            assessment: a,
+            matches: &matches,
+            policy: &self.policy,
+        });
+        let Some(outcome) = self.store.apply_late_transcript(late, triaged, now).await? else {
+            return Ok(());
+        };
+        if let Some((into, similarity)) = outcome.same_issue_as {
+            match self
+                .store
+                .merge_cases(outcome.case_id, into, "triage", now)
+                .await
+            {
+                Ok(()) => tracing::info!(%feedback_id, case = outcome.case_id, into, similarity,
+                    "case merged into the open case of the same issue once transcribed"),
+                Err(StoreError::Invalid(reason) | StoreError::Conflict(reason)) => {
+                    tracing::warn!(%feedback_id, case = outcome.case_id, into, %reason, "not merged")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Assembles a feedback's clip once its envelope and every chunk are in.
+    pub(super) async fn try_assemble(&self, feedback_id: Uuid) -> Result<bool, IngestError> {
+        let Some((chunks, total_bytes)) = self.store.audio_expected(feedback_id).await? else {
+            return Ok(false);
+        };
+        let paths = self.store.audio_chunk_paths(feedback_id).await?;
+        if (paths.len() as u32) < chunks {
+            return Ok(false);
+        }
+        let crc32 = self
+            .store
+            .audio_crc32(feedback_id)
+            .await?
+            .unwrap_or_default();
+        let payload = AudioPayload::Chunked {
+            chunks,
+            total_bytes,
+            crc32,
+        };
+        match self
+            .audio
+            .assemble(feedback_id, &payload, &paths, &self.limits)
+        {
+            Ok((path, bytes)) => {
+                self.store
+                    .set_audio(
+                        feedback_id,
+                        "complete",
+                        Some(&path.display().to_string()),
+                        Some(bytes),
+                    )
+                    .await?;
+                Ok(true)
+            }
+            Err(AudioError::Io { path, source }) => Err(AudioError::Io { path, source }.into()),
+            Err(e) => {
+                tracing::warn!(%feedback_id, error = %e, "audio marked corrupt");
+                self.store
+                    .set_audio(feedback_id, "corrupt", None, None)
+                    .await?;
+                Ok(false)
+            }
+        }
+    }
+}
