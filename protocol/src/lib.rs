@@ -10,6 +10,8 @@
 //! - [`topic`]: MQTT topic names and parsing.
 //! - [`codec`]: the one place that knows the byte format (header + bincode 2.0.x).
 //! - [`validate`]: semantic checks on decoded messages (VIN, sizes, timestamps).
+//! - [`wav`]: what a WAV clip on the wire must be (16-bit PCM, whole).
+//! - [`link`]: how both ends reach the broker (broker URL, reconnect backoff).
 //! - [`error`]: typed errors for all of the above.
 //!
 //! Every message on the wire is `MAGIC (4) | version (1) | kind (1) | body`.
@@ -21,9 +23,11 @@ pub mod codec;
 pub mod envelope;
 pub mod error;
 pub mod event;
+pub mod link;
 pub mod loss;
 pub mod topic;
 pub mod validate;
+pub mod wav;
 
 pub use chunk::{split_audio, AudioChunk, AudioReassembly};
 pub use codec::{
