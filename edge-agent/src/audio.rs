@@ -1,6 +1,8 @@
 //! Audio clips from the voice assistant: WAV files, checked before they go
-//! anywhere. Accepted: RIFF/WAVE, 16-bit integer PCM, 1–2 channels, a rate
-//! from `[audio].allowed_rates`, at most `[audio].max_duration_s` long.
+//! anywhere. Accepted: RIFF/WAVE, 16-bit integer PCM with every sample
+//! present (the wire's check, [`qloop_protocol::wav`], which the cloud
+//! applies too), 1–2 channels, a rate from `[audio].allowed_rates`, at most
+//! `[audio].max_duration_s` long.
 //!
 //! Allocation is bounded: the file's size is checked against the largest
 //! clip the config allows before a byte is read, and the read itself is
@@ -8,11 +10,14 @@
 
 use std::{
     fs::File,
-    io::{Cursor, Read},
+    io::Read,
     path::{Path, PathBuf},
 };
 
-use qloop_protocol::{AudioClip, AudioCodec, AudioPayload};
+use qloop_protocol::{
+    wav::{self, WavError},
+    AudioClip, AudioCodec, AudioPayload,
+};
 use thiserror::Error;
 
 use crate::config::AudioConfig;
@@ -119,7 +124,9 @@ pub fn load_wav(path: &Path, config: &AudioConfig) -> Result<WavClip, AudioError
     validate_wav(bytes, config)
 }
 
-/// Validates WAV bytes already in memory.
+/// Validates WAV bytes already in memory: the wire's WAV check
+/// ([`qloop_protocol::wav`]) and this car's limits, the limits first so an
+/// unwanted clip's samples are never read.
 pub fn validate_wav(bytes: Vec<u8>, config: &AudioConfig) -> Result<WavClip, AudioError> {
     let max = max_file_bytes(config);
     if bytes.len() > max {
@@ -129,29 +136,20 @@ pub fn validate_wav(bytes: Vec<u8>, config: &AudioConfig) -> Result<WavClip, Aud
             max_s: config.max_duration_s,
         });
     }
-    let mut reader = hound::WavReader::new(Cursor::new(bytes.as_slice()))
-        .map_err(|e| AudioError::Malformed(e.to_string()))?;
-    let spec = reader.spec();
-    if spec.sample_format != hound::SampleFormat::Int || spec.bits_per_sample != 16 {
-        return Err(AudioError::Unsupported(format!(
-            "{:?} {}-bit samples (need 16-bit integer PCM)",
-            spec.sample_format, spec.bits_per_sample
-        )));
-    }
-    if !(1..=2).contains(&spec.channels) {
+    let format = wav::read_format(&bytes)?;
+    if !(1..=2).contains(&format.channels) {
         return Err(AudioError::Unsupported(format!(
             "{} channels (need 1 or 2)",
-            spec.channels
+            format.channels
         )));
     }
-    if !config.allowed_rates.contains(&spec.sample_rate) {
+    if !config.allowed_rates.contains(&format.sample_rate) {
         return Err(AudioError::Unsupported(format!(
             "sample rate {} Hz (allowed: {:?})",
-            spec.sample_rate, config.allowed_rates
+            format.sample_rate, config.allowed_rates
         )));
     }
-    let frames = reader.duration() as u64;
-    let duration_ms = frames * 1000 / spec.sample_rate as u64;
+    let duration_ms = format.duration_ms();
     let max_ms = config.max_duration_s as u64 * 1000;
     if duration_ms > max_ms {
         return Err(AudioError::TooLong {
@@ -160,23 +158,21 @@ pub fn validate_wav(bytes: Vec<u8>, config: &AudioConfig) -> Result<WavClip, Aud
         });
     }
     // Every declared sample must be present: this is what catches truncation.
-    let declared = reader.len();
-    let mut read = 0u32;
-    for sample in reader.samples::<i16>() {
-        sample.map_err(|e| {
-            AudioError::Truncated(format!("{e} after {read} of {declared} samples"))
-        })?;
-        read += 1;
-    }
-    if read != declared {
-        return Err(AudioError::Truncated(format!(
-            "{read} of {declared} samples present"
-        )));
-    }
+    wav::check_wav(&bytes)?;
     Ok(WavClip {
-        sample_rate: spec.sample_rate,
-        channels: spec.channels,
+        sample_rate: format.sample_rate,
+        channels: format.channels,
         duration_ms: duration_ms as u32,
         bytes,
     })
+}
+
+impl From<WavError> for AudioError {
+    fn from(e: WavError) -> Self {
+        match e {
+            WavError::Malformed(m) => Self::Malformed(m),
+            WavError::Unsupported(m) => Self::Unsupported(m),
+            WavError::Truncated(m) => Self::Truncated(m),
+        }
+    }
 }

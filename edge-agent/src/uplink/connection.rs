@@ -16,11 +16,11 @@ use std::{
     time::Duration,
 };
 
-use qloop_protocol::{topic, VehicleEvent};
+use qloop_protocol::{link::Backoff, topic, VehicleEvent};
 use rumqttc::{AsyncClient, Event, EventLoop, Incoming, MqttOptions, Outgoing, QoS};
 use tokio::sync::{mpsc, watch, Notify};
 
-use super::{backoff::Backoff, downlink, UplinkSettings, UplinkStatus};
+use super::{downlink, UplinkSettings, UplinkStatus};
 use crate::outbox::{EntryId, OutboxError, SharedOutbox};
 
 /// The event-loop owner and its delivery bookkeeping.

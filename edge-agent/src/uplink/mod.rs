@@ -4,11 +4,11 @@
 //!
 //! # Layout
 //! - [`options`]: broker URL, TLS and MQTT options.
-//! - [`connection`]: the event-loop task and per-packet delivery tracking.
-//! - [`backoff`]: reconnect delays with jitter.
+//! - [`connection`]: the event-loop task and per-packet delivery tracking;
+//!   it waits between attempts by [`qloop_protocol::link::Backoff`], the
+//!   reconnect backoff the cloud uses too.
 //! - [`downlink`]: decoding events from the cloud and building receipts.
 
-pub mod backoff;
 pub mod connection;
 pub mod downlink;
 pub mod options;
@@ -30,13 +30,8 @@ use crate::{config::BrokerConfig, outbox::SharedOutbox};
 #[derive(Debug, Error)]
 pub enum UplinkError {
     /// The broker URL is not one we speak.
-    #[error("broker url {url:?}: {reason}")]
-    BrokerUrl {
-        /// The URL (truncated).
-        url: String,
-        /// What is wrong.
-        reason: String,
-    },
+    #[error(transparent)]
+    BrokerUrl(#[from] qloop_protocol::link::BrokerUrlError),
     /// `mqtts://` without `broker.ca_file`.
     #[error("mqtts:// needs broker.ca_file")]
     TlsMissingCa,

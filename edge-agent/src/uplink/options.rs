@@ -1,8 +1,10 @@
-//! From `[broker]` config to rumqttc `MqttOptions`: URL parsing, TLS files,
-//! packet size and in-flight limits.
+//! From `[broker]` config to rumqttc `MqttOptions`: TLS files, packet size
+//! and in-flight limits. The URL is parsed by [`BrokerUrl`], shared with
+//! the cloud.
 
 use std::sync::Once;
 
+pub use qloop_protocol::link::BrokerUrl;
 use qloop_protocol::MAX_MESSAGE_BYTES;
 use rumqttc::{MqttOptions, TlsConfiguration, Transport};
 
@@ -14,60 +16,6 @@ pub const PACKET_OVERHEAD_BYTES: usize = 1024;
 
 /// The largest MQTT packet sent or accepted, both ways.
 pub const MAX_PACKET_BYTES: usize = MAX_MESSAGE_BYTES + PACKET_OVERHEAD_BYTES;
-
-/// A parsed broker URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrokerUrl {
-    /// Host name or address.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-    /// `mqtts://`: TLS.
-    pub tls: bool,
-}
-
-impl BrokerUrl {
-    /// Parses `mqtt://host:port` or `mqtts://host:port` (port defaults to
-    /// 1883 / 8883); anything else is an error that says what is accepted.
-    pub fn parse(url: &str) -> Result<Self, UplinkError> {
-        let bad = |reason: &str| UplinkError::BrokerUrl {
-            url: url.chars().take(200).collect(),
-            reason: reason.to_string(),
-        };
-        let (tls, rest) = if let Some(rest) = url.strip_prefix("mqtts://") {
-            (true, rest)
-        } else if let Some(rest) = url.strip_prefix("mqtt://") {
-            (false, rest)
-        } else {
-            return Err(bad("expected mqtt://host:port or mqtts://host:port"));
-        };
-        let rest = rest.strip_suffix('/').unwrap_or(rest);
-        if rest.contains(['/', '?', '#', '@']) {
-            return Err(bad("paths, queries and credentials are not accepted"));
-        }
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
-                let port = port
-                    .parse::<u16>()
-                    .map_err(|_| bad("port is not a number"))?;
-                (host, port)
-            }
-            _ => (rest, if tls { 8883 } else { 1883 }),
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        if host.is_empty() {
-            return Err(bad("host is empty"));
-        }
-        if port == 0 {
-            return Err(bad("port 0 is not a broker port"));
-        }
-        Ok(Self {
-            host: host.to_string(),
-            port,
-            tls,
-        })
-    }
-}
 
 /// Installs rustls' ring crypto provider once per process.
 pub fn install_crypto_provider() {
@@ -128,19 +76,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mqtt_and_mqtts_urls_parse_with_default_ports() {
-        let u = BrokerUrl::parse("mqtt://127.0.0.1:1884").unwrap();
-        assert_eq!((u.host.as_str(), u.port, u.tls), ("127.0.0.1", 1884, false));
-        let u = BrokerUrl::parse("mqtts://broker.example").unwrap();
-        assert_eq!(
-            (u.host.as_str(), u.port, u.tls),
-            ("broker.example", 8883, true)
-        );
-        let u = BrokerUrl::parse("mqtt://[::1]:1883").unwrap();
-        assert_eq!(u.host, "::1");
-    }
-
-    #[test]
     fn mqtts_with_an_unreadable_ca_file_names_the_file() {
         let mut config = crate::Config::embedded_default().unwrap().broker;
         config.url = "mqtts://127.0.0.1:8883".into();
@@ -150,18 +85,11 @@ mod tests {
     }
 
     #[test]
-    fn other_schemes_paths_and_bad_ports_are_refused() {
-        for bad in [
-            "http://h:1",
-            "tcp://h:1883",
-            "mqtt://",
-            "mqtt://h:99999",
-            "mqtt://h:0",
-            "mqtt://h:1883/x",
-            "mqtt://u:p@h:1883",
-            "h:1883",
-        ] {
-            assert!(BrokerUrl::parse(bad).is_err(), "{bad}");
-        }
+    fn a_bad_url_in_the_config_is_an_uplink_error_naming_it() {
+        let mut config = crate::Config::embedded_default().unwrap().broker;
+        config.url = "mqtt://u:p@h:1883".into();
+        let err = mqtt_options(&config, "5YJ3E1EA7KF317000").unwrap_err();
+        assert!(matches!(err, UplinkError::BrokerUrl(_)), "{err}");
+        assert!(err.to_string().contains("credentials"), "{err}");
     }
 }
