@@ -58,33 +58,10 @@ impl Service {
         let store = Store::connect(&config.database_url())
             .await
             .with_context(|| format!("opening the database {}", redact(&config.database_url())))?;
+        store.set_policy(config.policy.clone());
         let audio = AudioFiles::new(&config.data_dir)?;
-
-        // On the embedded broker, ingest's session exists before anything
-        // listens (see `broker`), and the service's own connections use its
-        // internal listener.
-        let (embedded, mqtt_url, own_url, drain) = match &config.mqtt {
-            MqttSource::Embedded(addr) => {
-                let (addr, client_id, filter) = (
-                    *addr,
-                    config.client_id.clone(),
-                    config.subscription_filter(),
-                );
-                let embedded = tokio::task::spawn_blocking(move || {
-                    let session = IngestSession {
-                        client_id: &client_id,
-                        filter: &filter,
-                    };
-                    EmbeddedBroker::start(addr, session)
-                })
-                .await??;
-                let (url, own_url) = (embedded.url(), embedded.internal_url());
-                let drain = Drain::UntilMarker(embedded.end_marker().to_string());
-                (Some(embedded), url, own_url, drain)
-            }
-            MqttSource::External(url) => (None, url.clone(), url.clone(), Drain::Now),
-        };
-        let broker = BrokerUrl::parse(&own_url)?;
+        let link = open_broker(&config).await?;
+        let broker = BrokerUrl::parse(&link.own_url)?;
         let ca = config.mqtt_ca_file.as_deref();
         let (client, eventloop) =
             rumqttc::AsyncClient::new(triage_options(&broker, &config.client_id, ca)?, 1024);
@@ -111,7 +88,7 @@ impl Service {
             publish_tx,
             status.clone(),
             config.subscription_filter(),
-            drain,
+            link.drain,
             stopped(stop_rx.clone()),
         ))];
         let mut tasks = vec![
@@ -130,7 +107,6 @@ impl Service {
             )),
         ];
 
-        let ready = Arc::new(AtomicBool::new(false));
         let listener = tokio::net::TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding the HTTP API to {}", config.http_addr))?;
@@ -140,60 +116,27 @@ impl Service {
             &config.data_dir,
             triage.embedder().clone(),
         )?);
-        if knowledge.is_empty() {
-            let (store, index, vectors) = (store.clone(), knowledge.clone(), vectors.clone());
-            tasks.push(tokio::spawn(async move {
-                match crate::knowledge::restore_known_issues(&store, &index, &vectors).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(known_issues = n, "empty knowledge index refilled from the database"),
-                    Err(e) => tracing::error!(error = %e, "could not refill the knowledge index; run `cloud-triage reindex`"),
-                }
-            }));
-        }
-        store.set_policy(config.policy.clone());
-        let (notify_store, webhooks, notify_stop) = (
-            store.clone(),
-            config.policy.webhooks.clone(),
-            stopped(stop_rx.clone()),
-        );
-        tasks.push(tokio::spawn(async move {
-            if let Err(e) = crate::notify::run_notifier(notify_store, webhooks, notify_stop).await {
-                tracing::error!(error = %e, "webhook notifier stopped");
-            }
-        }));
-        tasks.push(tokio::spawn(crate::sla::scheduler::run_sla_scheduler(
-            store.clone(),
-            config.policy.sla.clone(),
-            crate::sla::scheduler::system_clock(),
-            stopped(stop_rx.clone()),
-        )));
-        let mut handler = IngestHandler::new(store.clone(), audio, wake.clone())
+        let background = Background {
+            store: &store,
+            knowledge: &knowledge,
+            vectors: &vectors,
+            config: &config,
+            stop: &stop_rx,
+        };
+        tasks.extend(background.spawn());
+        let handler = IngestHandler::new(store.clone(), audio, wake)
             .with_triage(triage.clone())
             .with_knowledge(knowledge.clone(), vectors.clone())
             .with_policy(config.policy.clone());
-        match crate::asr::Asr::from_policy(
-            &config.policy.speech,
-            &qloop_protocol::Limits::default(),
-        )? {
-            Some(asr) => {
-                tracing::info!(model = %asr.kind(), "clips without a transcript are transcribed (model loads on the first)");
-                handler = handler.with_asr(Arc::new(asr));
-            }
-            None => tracing::info!("speech recognition off: clips are stored untranscribed"),
-        }
         ingest.push(tokio::spawn(run_pipeline(
             client.clone(),
             publish_rx,
-            handler,
+            with_speech(handler, &config)?,
             config.ingest_concurrency,
             status.clone(),
         )));
-        tasks.push(tokio::spawn(crate::knowledge::run_indexer(
-            store.clone(),
-            knowledge.clone(),
-            Some(vectors.clone()),
-            stopped(stop_rx.clone()),
-        )));
+
+        let ready = Arc::new(AtomicBool::new(false));
         let app = api::router(ApiState {
             store: store.clone(),
             ready: ready.clone(),
@@ -202,37 +145,20 @@ impl Service {
         .layer(axum::Extension(vectors))
         .layer(axum::Extension(triage))
         .layer(axum::Extension(Arc::new(config.policy.clone())));
-        let http_stop = stopped(stop_rx.clone());
-        tasks.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(http_stop)
-                .await
-            {
-                tracing::error!(error = %e, "HTTP server failed");
-            }
-        }));
-        // Ready once subscribed: the API answers 200 only when feedback can flow.
-        let (ready_flag, mqtt_flag, mut ready_stop) = (ready, status.clone(), stop_rx);
-        tasks.push(tokio::spawn(async move {
-            loop {
-                ready_flag.store(
-                    mqtt_flag.subscribed.load(Ordering::SeqCst),
-                    Ordering::SeqCst,
-                );
-                tokio::select! {
-                    _ = ready_stop.changed() => break,
-                    _ = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
-                }
-            }
-        }));
-        tracing::info!(%http_addr, mqtt = %mqtt_url, "cloud-triage started");
+        tasks.push(serve_http(listener, app, stopped(stop_rx.clone())));
+        tasks.push(tokio::spawn(mirror_readiness(
+            ready,
+            status.clone(),
+            stop_rx,
+        )));
+        tracing::info!(%http_addr, mqtt = %link.mqtt_url, "cloud-triage started");
         Ok(Self {
             http_addr,
-            mqtt_url,
+            mqtt_url: link.mqtt_url,
             store,
             mqtt: status,
             stop,
-            broker: embedded,
+            broker: link.embedded,
             ingest,
             tasks,
         })
@@ -270,6 +196,147 @@ impl Service {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
         }
         drop(self.broker);
+    }
+}
+
+/// The broker side of a starting service: vehicles' URL, the URL the service
+/// itself connects to, and how ingest drains when stopping.
+struct BrokerLink {
+    embedded: Option<EmbeddedBroker>,
+    mqtt_url: String,
+    own_url: String,
+    drain: Drain,
+}
+
+/// Starts the embedded broker when configured. On it, ingest's session exists
+/// before anything listens (see `broker`), and the service's own connections
+/// use its internal listener.
+async fn open_broker(config: &ServiceConfig) -> anyhow::Result<BrokerLink> {
+    match &config.mqtt {
+        MqttSource::Embedded(addr) => {
+            let (addr, client_id, filter) = (
+                *addr,
+                config.client_id.clone(),
+                config.subscription_filter(),
+            );
+            let embedded = tokio::task::spawn_blocking(move || {
+                let session = IngestSession {
+                    client_id: &client_id,
+                    filter: &filter,
+                };
+                EmbeddedBroker::start(addr, session)
+            })
+            .await??;
+            Ok(BrokerLink {
+                mqtt_url: embedded.url(),
+                own_url: embedded.internal_url(),
+                drain: Drain::UntilMarker(embedded.end_marker().to_string()),
+                embedded: Some(embedded),
+            })
+        }
+        MqttSource::External(url) => Ok(BrokerLink {
+            embedded: None,
+            mqtt_url: url.clone(),
+            own_url: url.clone(),
+            drain: Drain::Now,
+        }),
+    }
+}
+
+/// The tasks that run beside ingest: the knowledge refill (when the index
+/// is empty), the webhook notifier, the SLA scheduler and the indexer.
+struct Background<'a> {
+    store: &'a Store,
+    knowledge: &'a Arc<qloop_knowledge::KnowledgeIndex>,
+    vectors: &'a Arc<crate::knowledge::Vectors>,
+    config: &'a ServiceConfig,
+    stop: &'a watch::Receiver<bool>,
+}
+
+impl Background<'_> {
+    fn spawn(self) -> Vec<JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        if self.knowledge.is_empty() {
+            let (store, index, vectors) = (
+                self.store.clone(),
+                self.knowledge.clone(),
+                self.vectors.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                match crate::knowledge::restore_known_issues(&store, &index, &vectors).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(known_issues = n, "empty knowledge index refilled from the database"),
+                    Err(e) => tracing::error!(error = %e, "could not refill the knowledge index; run `cloud-triage reindex`"),
+                }
+            }));
+        }
+        let (notify_store, webhooks, notify_stop) = (
+            self.store.clone(),
+            self.config.policy.webhooks.clone(),
+            stopped(self.stop.clone()),
+        );
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = crate::notify::run_notifier(notify_store, webhooks, notify_stop).await {
+                tracing::error!(error = %e, "webhook notifier stopped");
+            }
+        }));
+        tasks.push(tokio::spawn(crate::sla::scheduler::run_sla_scheduler(
+            self.store.clone(),
+            self.config.policy.sla.clone(),
+            crate::sla::scheduler::system_clock(),
+            stopped(self.stop.clone()),
+        )));
+        tasks.push(tokio::spawn(crate::knowledge::run_indexer(
+            self.store.clone(),
+            self.knowledge.clone(),
+            Some(self.vectors.clone()),
+            stopped(self.stop.clone()),
+        )));
+        tasks
+    }
+}
+
+/// Gives the handler a recogniser when the policy turns speech on.
+fn with_speech(handler: IngestHandler, config: &ServiceConfig) -> anyhow::Result<IngestHandler> {
+    match crate::asr::Asr::from_policy(&config.policy.speech, &qloop_protocol::Limits::default())? {
+        Some(asr) => {
+            tracing::info!(model = %asr.kind(), "clips without a transcript are transcribed (model loads on the first)");
+            Ok(handler.with_asr(Arc::new(asr)))
+        }
+        None => {
+            tracing::info!("speech recognition off: clips are stored untranscribed");
+            Ok(handler)
+        }
+    }
+}
+
+fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    })
+}
+
+/// Ready once subscribed: the API answers 200 only when feedback can flow.
+async fn mirror_readiness(
+    ready: Arc<AtomicBool>,
+    mqtt: Arc<MqttStatus>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        ready.store(mqtt.subscribed.load(Ordering::SeqCst), Ordering::SeqCst);
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
+        }
     }
 }
 
