@@ -39,8 +39,8 @@ pub enum AudioError {
     /// The chunks do not make the announced clip.
     #[error("audio of {0} cannot be reassembled: {1}")]
     Reassembly(Uuid, qloop_protocol::ValidationError),
-    /// The bytes are not a 16-bit PCM WAV file.
-    #[error("audio of {0} is not a valid WAV file: {1}")]
+    /// The bytes are not a whole 16-bit PCM WAV file.
+    #[error("audio of {0} is refused: {1}")]
     NotWav(Uuid, String),
 }
 
@@ -211,28 +211,13 @@ enum Joined {
     Before((PathBuf, u64)),
 }
 
-/// Checks that `bytes` is a 16-bit PCM WAV file whose data fits its length.
+/// Checks that `bytes` is a 16-bit PCM WAV file with every sample its
+/// header declares: the wire's WAV check ([`qloop_protocol::wav`]), the one
+/// the car applies before sending.
 pub fn check_wav(feedback_id: Uuid, bytes: &[u8]) -> Result<(), AudioError> {
-    let reader = hound::WavReader::new(std::io::Cursor::new(bytes))
-        .map_err(|e| AudioError::NotWav(feedback_id, e.to_string()))?;
-    let spec = reader.spec();
-    if spec.sample_format != hound::SampleFormat::Int || spec.bits_per_sample != 16 {
-        return Err(AudioError::NotWav(
-            feedback_id,
-            format!(
-                "{:?} {}-bit samples",
-                spec.sample_format, spec.bits_per_sample
-            ),
-        ));
-    }
-    let declared = reader.len() as u64 * 2;
-    if declared > bytes.len() as u64 {
-        return Err(AudioError::NotWav(
-            feedback_id,
-            "data chunk longer than the file".into(),
-        ));
-    }
-    Ok(())
+    qloop_protocol::wav::check_wav(bytes)
+        .map(|_| ())
+        .map_err(|e| AudioError::NotWav(feedback_id, e.to_string()))
 }
 
 fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), AudioError> {

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use qloop_protocol::{encode, topic::events_topic, Message};
 
-use crate::{ingest::mqtt_loop::jittered, now_ms, store::Store};
+use crate::{mqtt::reconnect_backoff, now_ms, store::Store};
 
 /// How long an event may wait for its PUBACK before it is published again.
 pub const REPUBLISH_AFTER: Duration = Duration::from_secs(30);
@@ -128,7 +128,7 @@ pub async fn run_event_loop(
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = reconnect_backoff();
     loop {
         let event = tokio::select! {
             _ = &mut shutdown => break,
@@ -136,7 +136,7 @@ pub async fn run_event_loop(
         };
         match event {
             Ok(Event::Incoming(Incoming::ConnAck(_))) => {
-                backoff = Duration::from_millis(200);
+                backoff.reset();
                 tracing::info!("downlink connected to MQTT broker");
             }
             Ok(Event::Outgoing(Outgoing::Publish(pkid))) => tracker.on_publish_sent(pkid),
@@ -144,12 +144,12 @@ pub async fn run_event_loop(
             Ok(_) => {}
             Err(e) => {
                 tracker.on_disconnect();
-                tracing::warn!(error = %e, retry_in = ?backoff, "downlink MQTT connection lost");
+                let delay = backoff.next_delay();
+                tracing::warn!(error = %e, retry_in = ?delay, "downlink MQTT connection lost");
                 tokio::select! {
                     _ = &mut shutdown => break,
-                    _ = tokio::time::sleep(jittered(backoff)) => {}
+                    _ = tokio::time::sleep(delay) => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         }
     }

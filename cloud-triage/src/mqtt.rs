@@ -1,4 +1,5 @@
-//! Broker URLs and the MQTT client options the service uses.
+//! The MQTT client options the service uses. Broker URLs are parsed by
+//! [`BrokerUrl`], shared with the car (`qloop_protocol::link`).
 //!
 //! The triage client keeps a persistent session (`clean_session = false`) under
 //! a stable client id, so an external broker holds QoS 1 messages while the
@@ -7,54 +8,19 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use rumqttc::{MqttOptions, TlsConfiguration, Transport};
 
 use crate::broker::PACKET_OVERHEAD;
+use qloop_protocol::link::Backoff;
+pub use qloop_protocol::link::BrokerUrl;
 use qloop_protocol::MAX_MESSAGE_BYTES;
 
-/// Where a broker is and how to reach it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrokerUrl {
-    /// Host name or address.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-    /// `mqtts://`: TLS with the platform's roots or a given CA.
-    pub tls: bool,
-}
-
-impl BrokerUrl {
-    /// Parses `mqtt://host[:port]` (default 1883) or `mqtts://host[:port]` (8883).
-    pub fn parse(url: &str) -> anyhow::Result<Self> {
-        let (tls, rest) = if let Some(r) = url.strip_prefix("mqtt://") {
-            (false, r)
-        } else if let Some(r) = url.strip_prefix("mqtts://") {
-            (true, r)
-        } else {
-            bail!("broker URL {url:?} must start with mqtt:// or mqtts://");
-        };
-        let rest = rest.trim_end_matches('/');
-        if rest.is_empty() || rest.contains('/') || rest.contains('@') {
-            bail!("broker URL {url:?} must be scheme://host[:port] with no path or credentials");
-        }
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
-                let port = p
-                    .parse::<u16>()
-                    .with_context(|| format!("port {p:?} in broker URL {url:?}"))?;
-                (
-                    h.trim_start_matches('[').trim_end_matches(']').to_string(),
-                    port,
-                )
-            }
-            _ => (rest.to_string(), if tls { 8883 } else { 1883 }),
-        };
-        if host.is_empty() {
-            bail!("broker URL {url:?} has no host");
-        }
-        Ok(Self { host, port, tls })
-    }
+/// The reconnect backoff of the service's MQTT connections (ingest and
+/// downlink): 200 ms doubling to 10 s, plus up to 25 % jitter so that many
+/// workers that lost the broker together do not come back in step.
+pub fn reconnect_backoff() -> Backoff {
+    Backoff::new(Duration::from_millis(200), Duration::from_secs(10)).with_jitter_percent(25)
 }
 
 /// Options for the downlink publisher's own connection: `client_id` with a
@@ -119,30 +85,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_with_and_without_ports_parse() {
-        assert_eq!(
-            BrokerUrl::parse("mqtt://127.0.0.1:1883").unwrap(),
-            BrokerUrl {
-                host: "127.0.0.1".into(),
-                port: 1883,
-                tls: false
-            }
-        );
-        assert_eq!(BrokerUrl::parse("mqtts://broker.local").unwrap().port, 8883);
-        assert_eq!(BrokerUrl::parse("mqtt://[::1]:1884").unwrap().host, "::1");
+    fn the_downlink_connection_has_its_own_clean_session_under_a_suffixed_id() {
+        let url = BrokerUrl::parse("mqtt://127.0.0.1:1883").unwrap();
+        let ingest = triage_options(&url, "triage-1", None).unwrap();
+        assert!(!ingest.clean_session() && ingest.manual_acks());
+        let downlink = downlink_options(&url, "triage-1", None).unwrap();
+        assert_eq!(downlink.client_id(), "triage-1-downlink");
+        assert!(downlink.clean_session() && !downlink.manual_acks());
     }
 
     #[test]
-    fn urls_with_other_schemes_paths_or_bad_ports_are_refused() {
-        for bad in [
-            "http://x",
-            "mqtt://",
-            "mqtt://h:99999",
-            "mqtt://u:p@h",
-            "mqtt://h/path",
-            "h:1883",
-        ] {
-            assert!(BrokerUrl::parse(bad).is_err(), "{bad}");
-        }
+    fn mqtts_with_an_unreadable_ca_file_names_the_file() {
+        let url = BrokerUrl::parse("mqtts://broker.local").unwrap();
+        let err =
+            triage_options(&url, "triage-1", Some("/nonexistent/ca.pem".as_ref())).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("/nonexistent/ca.pem"),
+            "{err:#}"
+        );
     }
 }

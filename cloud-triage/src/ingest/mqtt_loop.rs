@@ -29,6 +29,7 @@ use std::{
 };
 
 use futures::stream::{FuturesOrdered, StreamExt};
+use qloop_protocol::link::Backoff;
 use rumqttc::{AsyncClient, Event, EventLoop, Incoming, Outgoing, Publish, QoS};
 use tokio::{sync::mpsc, time::Instant};
 
@@ -88,7 +89,7 @@ pub async fn run_event_loop(
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = crate::mqtt::reconnect_backoff();
     // `None` once the pipeline's channel is closed: nothing more is taken.
     let mut publishes = Some(publishes);
     // Set when the stop began; the loop ends by then at the latest.
@@ -115,7 +116,7 @@ pub async fn run_event_loop(
         };
         match event {
             Ok(Event::Incoming(Incoming::ConnAck(ack))) => {
-                backoff = Duration::from_millis(200);
+                backoff.reset();
                 tracing::info!(
                     session_present = ack.session_present,
                     "connected to MQTT broker"
@@ -170,15 +171,15 @@ pub async fn run_event_loop(
                     tracing::warn!(error = %e, "MQTT connection lost while stopping; unacknowledged messages are redelivered");
                     break;
                 }
-                tracing::warn!(error = %e, retry_in = ?backoff, "MQTT connection lost");
+                let delay = backoff.next_delay();
+                tracing::warn!(error = %e, retry_in = ?delay, "MQTT connection lost");
                 tokio::select! {
                     _ = &mut shutdown, if stop_by.is_none() => {
                         stop_by = Some(Instant::now() + STOP_LIMIT);
                         begin_stop(&drain, &mut publishes, &status);
                     }
-                    _ = tokio::time::sleep(jittered(backoff)) => {}
+                    _ = tokio::time::sleep(delay) => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         }
     }
@@ -267,23 +268,19 @@ async fn ack(client: &AsyncClient, publish: Publish, status: &MqttStatus) {
 /// Runs the handler until it commits; transient failures are retried with
 /// backoff and the message stays unacknowledged meanwhile.
 async fn handle_until_committed(handler: IngestHandler, publish: Publish) -> Publish {
-    let mut backoff = Duration::from_millis(100);
+    // 100 ms doubling to 5 s, up to 25 % jitter so workers do not retry in step.
+    let mut backoff =
+        Backoff::new(Duration::from_millis(100), Duration::from_secs(5)).with_jitter_percent(25);
     loop {
         match handler.handle(&publish.topic, &publish.payload).await {
             Ok(_) => return publish,
             Err(e) => {
-                tracing::error!(error = %e, retry_in = ?backoff, "ingest failed; message not acknowledged");
-                tokio::time::sleep(jittered(backoff)).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                let delay = backoff.next_delay();
+                tracing::error!(error = %e, retry_in = ?delay, "ingest failed; message not acknowledged");
+                tokio::time::sleep(delay).await;
             }
         }
     }
-}
-
-/// `d` plus up to 25 % random jitter, so many workers do not retry in step.
-pub fn jittered(d: Duration) -> Duration {
-    let extra = rand::random::<f64>() * 0.25;
-    d + d.mul_f64(extra)
 }
 
 #[cfg(test)]
