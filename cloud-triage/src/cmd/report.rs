@@ -10,7 +10,7 @@ use clap::Args;
 use time::{Date, Month};
 
 use super::knowledge::DataArgs;
-use crate::store::metrics::MonthlyReport;
+use crate::store::metrics::{MonthlyReport, ResponseTimes};
 
 /// Flags of `report`.
 #[derive(Debug, Args)]
@@ -196,7 +196,26 @@ pub fn html(r: &MonthlyReport) -> String {
         );
     }
     h.push_str("</table><h2>SLA compliance</h2><table>");
-    let s = &r.sla;
+    sla_rows(&mut h, &r.sla);
+    h.push_str("</table><h2>Escalations</h2><table>");
+    for (kind, n) in &r.escalations {
+        let _ = write!(h, "<tr><th>{}</th><td>{n}</td></tr>", esc(kind));
+    }
+    h.push_str("</table><h2>Preventive actions taken</h2><table><tr><th>case</th><th>title</th><th>corrective action</th></tr>");
+    for (id, title, action) in &r.preventive_actions {
+        let _ = write!(
+            h,
+            "<tr><td>{id}</td><td>{}</td><td>{}</td></tr>",
+            esc(title),
+            esc(action)
+        );
+    }
+    h.push_str("</table></body></html>\n");
+    h
+}
+
+/// The SLA compliance table's rows.
+fn sla_rows(h: &mut String, s: &ResponseTimes) {
     for (k, v) in [
         ("cases opened", s.cases.to_string()),
         (
@@ -234,21 +253,6 @@ pub fn html(r: &MonthlyReport) -> String {
             b.rate * 100.0
         );
     }
-    h.push_str("</table><h2>Escalations</h2><table>");
-    for (kind, n) in &r.escalations {
-        let _ = write!(h, "<tr><th>{}</th><td>{n}</td></tr>", esc(kind));
-    }
-    h.push_str("</table><h2>Preventive actions taken</h2><table><tr><th>case</th><th>title</th><th>corrective action</th></tr>");
-    for (id, title, action) in &r.preventive_actions {
-        let _ = write!(
-            h,
-            "<tr><td>{id}</td><td>{}</td><td>{}</td></tr>",
-            esc(title),
-            esc(action)
-        );
-    }
-    h.push_str("</table></body></html>\n");
-    h
 }
 
 #[cfg(test)]
