@@ -105,3 +105,70 @@ async fn every_fixture_vehicle_sends_and_is_acknowledged_by_an_embedded_broker()
         assert!(report.acknowledged as usize >= report.entries_committed);
     }
 }
+
+/// Runs the `edge-agent replay` binary; returns its exit status, stdout, stderr.
+fn replay_binary(args: &[&std::ffi::OsStr]) -> (std::process::ExitStatus, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .arg("replay")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (out.status, text(out.stdout), text(out.stderr))
+}
+
+#[test]
+fn the_replay_command_sends_a_fixture_vehicle_and_reports_it_as_json() {
+    let port = uplink_support::free_port();
+    uplink_support::start_rumqttd(port);
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = repo().join("fixtures/vehicles/model3-normal.toml");
+    let url = format!("mqtt://127.0.0.1:{port}");
+    let run = |outbox: &str, spoken: Option<std::path::PathBuf>| {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "--fixture".into(),
+            fixture.clone().into(),
+            "--repo-root".into(),
+            repo().into(),
+            "--broker".into(),
+            url.clone().into(),
+            "--outbox".into(),
+            dir.path().join(outbox).into(),
+        ];
+        if let Some(clip) = spoken {
+            args.extend(["--spoken".into(), clip.into()]);
+        }
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let (status, stdout, stderr) = replay_binary(&args);
+        assert!(status.success(), "{stderr}");
+        serde_json::from_str::<edge_agent::cmd::replay::ReplayReport>(stdout.trim()).unwrap()
+    };
+
+    let vehicle = FixtureVehicle::load(&fixture, &repo()).unwrap();
+    let report = run("typed", None);
+    assert_eq!(report.vin, vehicle.config.vehicle.vin);
+    assert_eq!(report.model, vehicle.config.vehicle.model);
+    assert_eq!(report.feedback_ids.len(), vehicle.transcripts.len());
+    let distinct: std::collections::BTreeSet<_> = report.feedback_ids.iter().collect();
+    assert_eq!(distinct.len(), report.feedback_ids.len());
+    assert!(report.acknowledged as usize >= report.feedback_ids.len());
+
+    let spoken = run("spoken", Some(repo().join("speech/fixtures/noisy/11.wav")));
+    assert_eq!(spoken.feedback_ids.len(), 1, "one clip, no transcripts");
+    assert!(spoken.acknowledged >= 1);
+}
+
+#[test]
+fn the_replay_command_names_a_missing_fixture_and_fails() {
+    let missing = repo().join("fixtures/vehicles/no-such-car.toml");
+    let (status, stdout, stderr) = replay_binary(&[
+        "--fixture".as_ref(),
+        missing.as_os_str(),
+        "--broker".as_ref(),
+        "mqtt://127.0.0.1:1".as_ref(),
+    ]);
+    assert!(!status.success());
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("no-such-car.toml"), "{stderr}");
+}

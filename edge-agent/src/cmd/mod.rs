@@ -3,6 +3,7 @@
 //! - [`run`]: the daemon (telemetry, control socket, uplink, downlink).
 //! - [`send`]: one-shot capture → outbox → publish → wait for PUBACKs.
 //! - [`flush`]: publish whatever the outbox holds.
+//! - [`replay`]: a fixture vehicle's transcripts, sent as `send` does.
 //! - [`trigger`]: ask a running daemon to capture, over its control socket.
 //! - [`decode`]: decode a candump log with a DBC (JSON lines).
 //! - [`print_default_config`]: print the embedded, documented config.
@@ -12,6 +13,7 @@ pub mod decode;
 pub mod flush;
 pub mod print_default_config;
 pub mod record;
+pub mod replay;
 pub mod run;
 pub mod send;
 pub mod shutdown;
@@ -46,6 +48,8 @@ pub enum Command {
     Send(send::SendArgs),
     /// Publish whatever the outbox holds; exit 0 once it is empty.
     Flush(flush::FlushArgs),
+    /// Send a fixture vehicle's transcripts (or one spoken clip); print a JSON report.
+    Replay(replay::ReplayArgs),
     /// Decode a candump log with a DBC, one JSON line per log line.
     Decode {
         /// The DBC database.
@@ -108,6 +112,7 @@ impl Cli {
             Command::Trigger(args) => trigger::run(args).await,
             Command::Send(args) => send::run(args).await,
             Command::Flush(args) => flush::run(args).await,
+            Command::Replay(args) => replay::run(args).await,
             Command::Decode { dbc, candump } => {
                 let stdout = std::io::stdout();
                 let mut out = std::io::BufWriter::new(stdout.lock());

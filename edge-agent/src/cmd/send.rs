@@ -1,6 +1,6 @@
 //! `edge-agent send`: capture → outbox → publish → wait for every PUBACK.
 //!
-//! Also the in-process entry point for tests and the cloud demo:
+//! Also the in-process entry point for tests and `replay`:
 //! [`send_once`] and [`send_captures`]. Success means the outbox is empty:
 //! every entry (this capture's and any left from before) was acknowledged.
 
