@@ -175,31 +175,7 @@ impl IngestHandler {
         len: usize,
         now: i64,
     ) -> Result<Outcome, IngestError> {
-        let audio = match env.audio.as_ref().map(|a| &a.payload) {
-            None => AudioState::None,
-            Some(AudioPayload::Inline(bytes)) => match check_wav(env.feedback_id, bytes) {
-                Ok(()) => {
-                    let path = self.audio.write_clip(env.feedback_id, bytes)?;
-                    AudioState::Stored {
-                        path: path.display().to_string(),
-                        bytes: bytes.len() as u64,
-                    }
-                }
-                Err(e) => {
-                    // The words and telemetry still count: keep the feedback, drop the clip.
-                    tracing::warn!(feedback_id = %env.feedback_id, error = %e, "inline audio discarded");
-                    AudioState::None
-                }
-            },
-            Some(AudioPayload::Chunked {
-                chunks,
-                total_bytes,
-                ..
-            }) => AudioState::Pending {
-                chunks: *chunks,
-                total_bytes: *total_bytes,
-            },
-        };
+        let audio = self.store_audio(&env)?;
         // The driver's words before triage: the cloud transcribes a clip the
         // head unit did not (or did poorly). A redelivered duplicate is
         // transcribed again and then found stored; that costs time, not data.
@@ -219,17 +195,7 @@ impl IngestHandler {
             audio,
             asr,
         };
-        let assessment = match &self.triage {
-            Some(triage) => match triage.assess(&env).await {
-                Ok(a) => Some(a),
-                Err(e) => {
-                    // The feedback still counts: it is stored untriaged, visibly.
-                    tracing::error!(feedback_id = %env.feedback_id, error = %e, "triage failed; case stays untriaged");
-                    None
-                }
-            },
-            None => None,
-        };
+        let assessment = self.assess(&env).await;
         let matches = self.knowledge_matches(assessment.as_ref(), env.transcript());
         let triaged = assessment.as_ref().map(|a| Triaged {
             assessment: a,
@@ -269,6 +235,50 @@ impl IngestHandler {
             Ok(Outcome::Duplicate {
                 feedback_id: env.feedback_id,
             })
+        }
+    }
+
+    /// Stores an inline clip that is a valid WAV file (a bad one is dropped:
+    /// the words and telemetry still count); a chunked clip is pending.
+    fn store_audio(&self, env: &FeedbackEnvelope) -> Result<AudioState, IngestError> {
+        let state = match env.audio.as_ref().map(|a| &a.payload) {
+            None => AudioState::None,
+            Some(AudioPayload::Inline(bytes)) => match check_wav(env.feedback_id, bytes) {
+                Ok(()) => {
+                    let path = self.audio.write_clip(env.feedback_id, bytes)?;
+                    AudioState::Stored {
+                        path: path.display().to_string(),
+                        bytes: bytes.len() as u64,
+                    }
+                }
+                Err(e) => {
+                    // The words and telemetry still count: keep the feedback, drop the clip.
+                    tracing::warn!(feedback_id = %env.feedback_id, error = %e, "inline audio discarded");
+                    AudioState::None
+                }
+            },
+            Some(AudioPayload::Chunked {
+                chunks,
+                total_bytes,
+                ..
+            }) => AudioState::Pending {
+                chunks: *chunks,
+                total_bytes: *total_bytes,
+            },
+        };
+        Ok(state)
+    }
+
+    /// Triage's assessment, or `None` when there is no model or it failed:
+    /// the feedback still counts and is stored untriaged, visibly.
+    async fn assess(&self, env: &FeedbackEnvelope) -> Option<crate::triage::Assessment> {
+        let triage = self.triage.as_ref()?;
+        match triage.assess(env).await {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::error!(feedback_id = %env.feedback_id, error = %e, "triage failed; case stays untriaged");
+                None
+            }
         }
     }
 
