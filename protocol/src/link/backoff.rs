@@ -142,6 +142,18 @@ mod tests {
     }
 
     #[test]
+    fn unseeded_backoffs_do_not_all_wait_alike() {
+        let delays: std::collections::BTreeSet<Duration> = (0..50)
+            .map(|_| {
+                Backoff::new(ms(1_000), ms(1_000))
+                    .with_jitter_percent(25)
+                    .next_delay()
+            })
+            .collect();
+        assert!(delays.len() > 10, "{delays:?}");
+    }
+
+    #[test]
     fn the_same_seed_gives_the_same_delays() {
         let series = |seed| {
             let mut b = Backoff::new(ms(100), ms(10_000)).with_seed(seed);
