@@ -1,21 +1,25 @@
 //! `cloud-triage demo`: the whole pipeline on one machine. Starts the service
 //! embedded (rumqttd, SQLite, HTTP), replays every fixture vehicle through a
-//! real edge agent (capture → outbox → MQTT QoS 1 → PUBACK), waits until each
-//! feedback has its case, and prints the cases.
+//! real edge agent — the `edge-agent` binary, one `edge-agent replay`
+//! process per car (capture → outbox → MQTT QoS 1 → PUBACK) — waits until
+//! each feedback has its case, and prints the cases.
+//!
+//! The agents run as processes, not as a linked library: the service does
+//! not depend on the car's crate, and the demo shows the binaries a fleet
+//! would run. `scripts/demo.sh` builds both; the agent is looked for beside
+//! this binary, then on `PATH`, unless `--edge-agent` names it.
 
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
-    sync::Arc,
+    process::Stdio,
     time::{Duration, Instant},
 };
 
 use anyhow::Context;
 use clap::Args;
-use edge_agent::{
-    capture::{NoTelemetry, ReplayTelemetry, TelemetrySource},
-    send_captures, CaptureRequest, FixtureVehicle,
-};
+use serde::Deserialize;
+use uuid::Uuid;
 
 use crate::{
     cmd::serve::shutdown_signal,
@@ -41,6 +45,10 @@ pub struct DemoArgs {
     /// above the fixtures folder's parent when absent.
     #[arg(long)]
     pub repo_root: Option<PathBuf>,
+    /// The edge-agent binary; the one beside this binary, else `edge-agent`
+    /// on PATH, when absent.
+    #[arg(long)]
+    pub edge_agent: Option<PathBuf>,
     /// Exit after printing instead of serving the API until Ctrl-C.
     #[arg(long)]
     pub exit: bool,
@@ -49,19 +57,31 @@ pub struct DemoArgs {
     pub timeout_s: u64,
 }
 
+/// What one `edge-agent replay` reports: its one JSON line on stdout.
+#[derive(Debug, Deserialize)]
+struct AgentReport {
+    vin: String,
+    model: String,
+    feedback_ids: Vec<Uuid>,
+    published: u64,
+    acknowledged: u64,
+}
+
+/// How to run the agents against this demo's service.
+struct Agents {
+    bin: PathBuf,
+    repo_root: PathBuf,
+    broker: String,
+    edge_dir: PathBuf,
+}
+
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let repo_root = match &args.repo_root {
         Some(root) => root.clone(),
         None => guess_repo_root(&args.fixtures)?,
     };
-    let vehicles = FixtureVehicle::load_dir(&args.fixtures, &repo_root)
-        .with_context(|| format!("loading fixture vehicles from {}", args.fixtures.display()))?;
-    anyhow::ensure!(
-        !vehicles.is_empty(),
-        "no fixture vehicles (*.toml) in {}",
-        args.fixtures.display()
-    );
+    let fixtures = fixture_files(&args.fixtures)?;
 
     // A temporary directory lives as long as this guard.
     let (data_dir, _temp) = match &args.data_dir {
@@ -80,70 +100,24 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let service = Service::start(config).await?;
     service.wait_ready(Duration::from_secs(30)).await?;
     let before = service.store.counts().await?;
-
-    let total: usize = vehicles.iter().map(|v| v.transcripts.len()).sum();
     println!(
-        "qloop demo: {} vehicles, {total} feedback, broker {}, data in {}",
-        vehicles.len(),
+        "qloop demo: {} vehicles, broker {}, data in {}",
+        fixtures.len(),
         service.mqtt_url,
         data_dir.display()
     );
 
+    let agents = Agents {
+        bin: edge_agent_bin(args.edge_agent.as_deref())?,
+        repo_root: repo_root.clone(),
+        broker: service.mqtt_url.clone(),
+        edge_dir: data_dir.join("edge"),
+    };
     let started = Instant::now();
-    let mut agents = tokio::task::JoinSet::new();
-    let speaker = vehicles[0].config.clone();
-    for vehicle in vehicles {
-        let mut cfg = vehicle.config.clone();
-        cfg.broker.url = service.mqtt_url.clone();
-        cfg.outbox.dir = data_dir.join("edge").join(&cfg.vehicle.vin).join("outbox");
-        cfg.control.socket = data_dir
-            .join("edge")
-            .join(&cfg.vehicle.vin)
-            .join("edge.sock");
-        let requests: Vec<CaptureRequest> = vehicle
-            .transcripts
-            .iter()
-            .map(CaptureRequest::transcript)
-            .collect();
-        agents.spawn(async move {
-            let telemetry: Arc<dyn TelemetrySource> =
-                match ReplayTelemetry::from_config(&cfg.telemetry)? {
-                    Some(replay) => Arc::new(replay),
-                    None => Arc::new(NoTelemetry),
-                };
-            let report = send_captures(&cfg, requests, telemetry, Duration::from_secs(60)).await?;
-            anyhow::Ok((cfg.vehicle.vin.clone(), cfg.vehicle.model.clone(), report))
-        });
-    }
-    while let Some(joined) = agents.join_next().await {
-        let (vin, model, report) = joined??;
-        println!(
-            "  edge agent {vin} ({model}): {} captures, {} published, {} acknowledged",
-            report.feedback_ids.len(),
-            report.published,
-            report.acknowledged
-        );
-    }
-
-    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
-    let expected = before.feedback + total as i64;
-    loop {
-        let counts = service.store.counts().await?;
-        if counts.feedback >= expected && counts.downlink_pending == 0 {
-            break;
-        }
-        if Instant::now() > deadline {
-            anyhow::bail!(
-                "after {}s only {} of {expected} feedback stored ({} events to cars pending)",
-                args.timeout_s,
-                counts.feedback,
-                counts.downlink_pending
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let total = replay_fleet(&agents, &fixtures).await?;
+    wait_until_stored(&service, before.feedback + total as i64, args.timeout_s).await?;
     let elapsed = started.elapsed();
-    spoken_feedback(&service, speaker, &repo_root, &data_dir).await?;
+    spoken_feedback(&service, &agents, &fixtures[0], &repo_root).await?;
 
     print_cases(&service, total + 1).await?;
     let counts = service.store.counts().await?;
@@ -155,17 +129,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         counts.downlink_pending,
         elapsed.as_secs_f64()
     );
-    let base = format!("http://{}", service.http_addr);
-    let token = service
-        .store
-        .create_token(
-            crate::store::access::Role::Admin,
-            "demo admin",
-            crate::now_ms(),
-        )
-        .await?;
-    println!("API:      {base}/api/cases   {base}/api/cases/1   {base}/api/openapi.json   {base}/healthz");
-    println!("Token:    {token}   (admin; e.g. curl -H 'Authorization: Bearer {token}' {base}/api/cases)");
+    print_access(&service).await?;
 
     if !args.exit {
         println!("Serving until Ctrl-C.");
@@ -175,37 +139,148 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The `*.toml` files in `dir`, sorted by name; at least one.
+fn fixture_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading fixture vehicles from {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    anyhow::ensure!(
+        !files.is_empty(),
+        "no fixture vehicles (*.toml) in {}",
+        dir.display()
+    );
+    Ok(files)
+}
+
+/// `--edge-agent`, else `edge-agent` beside this binary, else on `PATH`.
+fn edge_agent_bin(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = flag {
+        return Ok(path.to_path_buf());
+    }
+    let beside = std::env::current_exe()?.with_file_name("edge-agent");
+    Ok(if beside.is_file() {
+        beside
+    } else {
+        PathBuf::from("edge-agent")
+    })
+}
+
+impl Agents {
+    /// Runs `edge-agent replay` for `fixture` with its outbox under
+    /// `edge_dir/name`, sending the clip `spoken` instead of its
+    /// transcripts when given; returns the agent's report.
+    async fn replay(
+        &self,
+        fixture: &Path,
+        name: &str,
+        spoken: Option<&Path>,
+    ) -> anyhow::Result<AgentReport> {
+        let mut command = tokio::process::Command::new(&self.bin);
+        command
+            .arg("replay")
+            .arg("--fixture")
+            .arg(fixture)
+            .arg("--repo-root")
+            .arg(&self.repo_root)
+            .args(["--broker", &self.broker, "--wait-ack", "60"])
+            .arg("--outbox")
+            .arg(self.edge_dir.join(name).join("outbox"))
+            // The agents' per-message logs would bury the summary too.
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Some(clip) = spoken {
+            command.arg("--spoken").arg(clip);
+        }
+        let output = command.output().await.with_context(|| {
+            format!(
+                "running {} (build it with `cargo build -p edge-agent`, or pass --edge-agent)",
+                self.bin.display()
+            )
+        })?;
+        anyhow::ensure!(
+            output.status.success(),
+            "edge-agent replay of {} failed ({})",
+            fixture.display(),
+            output.status
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let line = stdout.lines().last().unwrap_or_default();
+        serde_json::from_str(line)
+            .with_context(|| format!("edge-agent replay printed {line:?}, not its report"))
+    }
+}
+
+/// Replays every fixture vehicle at once, one agent process each; prints a
+/// line per agent and returns the number of captures.
+async fn replay_fleet(agents: &Agents, fixtures: &[PathBuf]) -> anyhow::Result<usize> {
+    let runs = fixtures.iter().map(|fixture| {
+        let name = fixture
+            .file_stem()
+            .map_or_else(|| "vehicle".into(), |s| s.to_string_lossy().into_owned());
+        async move { agents.replay(fixture, &name, None).await }
+    });
+    let mut total = 0;
+    for report in futures::future::try_join_all(runs).await? {
+        println!(
+            "  edge agent {} ({}): {} captures, {} published, {} acknowledged",
+            report.vin,
+            report.model,
+            report.feedback_ids.len(),
+            report.published,
+            report.acknowledged
+        );
+        total += report.feedback_ids.len();
+    }
+    Ok(total)
+}
+
+/// Waits until `expected` feedback are stored and no event to a car is
+/// pending, or `timeout_s` passed.
+async fn wait_until_stored(service: &Service, expected: i64, timeout_s: u64) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(timeout_s);
+    loop {
+        let counts = service.store.counts().await?;
+        if counts.feedback >= expected && counts.downlink_pending == 0 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!(
+                "after {timeout_s}s only {} of {expected} feedback stored ({} events to cars pending)",
+                counts.feedback,
+                counts.downlink_pending
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// One driver speaks without the head unit transcribing: the clip alone
 /// goes up, and the cloud transcribes and triages it. Prints what it heard.
 async fn spoken_feedback(
     service: &Service,
-    mut cfg: edge_agent::Config,
+    agents: &Agents,
+    fixture: &Path,
     repo_root: &Path,
-    data_dir: &Path,
 ) -> anyhow::Result<()> {
     let clip = repo_root.join("speech/fixtures/noisy/11.wav");
-    cfg.broker.url = service.mqtt_url.clone();
-    cfg.outbox.dir = data_dir.join("edge").join("spoken").join("outbox");
-    cfg.control.socket = data_dir.join("edge").join("spoken").join("edge.sock");
-    let request = CaptureRequest {
-        trigger: qloop_protocol::TriggerKind::Voice,
-        transcript: None,
-        confidence: None,
-        audio: Some(clip.clone()),
-    };
+    let report = agents.replay(fixture, "spoken", Some(&clip)).await?;
     println!(
         "  spoken feedback from {}: {} with no transcript (the cloud transcribes it; the first clip loads the speech model)",
-        cfg.vehicle.vin,
+        report.vin,
         clip.display()
     );
-    let report = send_captures(
-        &cfg,
-        vec![request],
-        Arc::new(NoTelemetry),
-        Duration::from_secs(60),
-    )
-    .await?;
-    let id = report.feedback_ids[0];
+    let id = *report
+        .feedback_ids
+        .first()
+        .context("edge-agent replay --spoken reported no feedback")?;
     let deadline = Instant::now() + Duration::from_secs(600);
     let feedback = loop {
         match service.store.get_feedback(id).await? {
@@ -223,6 +298,22 @@ async fn spoken_feedback(
         feedback.transcript.as_deref().unwrap_or(""),
         feedback.case_id.unwrap_or(0)
     );
+    Ok(())
+}
+
+/// Prints where the API is and an admin token for it.
+async fn print_access(service: &Service) -> anyhow::Result<()> {
+    let base = format!("http://{}", service.http_addr);
+    let token = service
+        .store
+        .create_token(
+            crate::store::access::Role::Admin,
+            "demo admin",
+            crate::now_ms(),
+        )
+        .await?;
+    println!("API:      {base}/api/cases   {base}/api/cases/1   {base}/api/openapi.json   {base}/healthz");
+    println!("Token:    {token}   (admin; e.g. curl -H 'Authorization: Bearer {token}' {base}/api/cases)");
     Ok(())
 }
 
