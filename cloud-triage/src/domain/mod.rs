@@ -17,11 +17,14 @@
 //! - [`escalation`]: what a change of severity or category does (escalate a
 //!   case that became major, once; re-target its open clocks).
 //! - [`texts`]: case titles and what the driver's car is told.
+//! - [`fleet`]: fleet-wide cases: aggregates, the emerging rule, the
+//!   severity review, merge and split plans, suggested ICA/PCA.
 
 pub mod calendar;
 pub mod clocks;
 pub mod escalation;
 pub mod fields;
+pub mod fleet;
 pub mod kinds;
 pub mod lifecycle;
 pub mod sla_policy;
