@@ -13,6 +13,7 @@
 //! - [`wav`]: what a WAV clip on the wire must be (16-bit PCM, whole).
 //! - [`link`]: how both ends reach the broker (broker URL, reconnect backoff).
 //! - [`error`]: typed errors for all of the above.
+//! - `testing` (feature `test-support`): valid envelopes for tests.
 //!
 //! Every message on the wire is `MAGIC (4) | version (1) | kind (1) | body`.
 //! Decoding never panics, refuses input over [`MAX_MESSAGE_BYTES`], and never
@@ -25,6 +26,8 @@ pub mod error;
 pub mod event;
 pub mod link;
 pub mod loss;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod topic;
 pub mod validate;
 pub mod wav;
