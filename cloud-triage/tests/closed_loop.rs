@@ -8,7 +8,9 @@ mod common_env;
 use std::time::Duration;
 
 use cloud_triage::store::access::Role;
-use common_env::{client_with_role, embedded_service, envelope, eventually, raw_client};
+use common_env::{
+    client_with_role, embedded_service, envelope, eventually, publish_and_wait_for_case, raw_client,
+};
 use qloop_protocol::{decode, encode, topic, EventKind, Message, SatisfactionReply};
 use rumqttc::{Event, Incoming, MqttOptions, QoS};
 
@@ -56,33 +58,13 @@ async fn the_driver_hears_back_and_their_answer_closes_the_case() {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let sender = raw_client(&service.mqtt_url, "closed-loop-sender").await;
-    let env = envelope(VIN, "the boot lid will not stay open");
-    let id = env.feedback_id;
-    sender
-        .publish(
-            topic::feedback_topic(VIN),
-            QoS::AtLeastOnce,
-            false,
-            encode(&Message::Feedback(Box::new(env))),
-        )
-        .await
-        .unwrap();
     let store = service.store.clone();
-    assert!(
-        eventually(Duration::from_secs(30), || {
-            let store = store.clone();
-            async move { store.get_feedback(id).await.unwrap().is_some() }
-        })
-        .await
-    );
-    let case = service
-        .store
-        .get_feedback(id)
-        .await
-        .unwrap()
-        .unwrap()
-        .case_id
-        .unwrap();
+    let case = publish_and_wait_for_case(
+        &store,
+        &sender,
+        envelope(VIN, "the boot lid will not stay open"),
+    )
+    .await;
     assert_eq!(
         next_event(&mut seen, EventKind::Received).await.case_number,
         Some(case)

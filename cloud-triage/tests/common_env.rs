@@ -7,50 +7,22 @@ use std::{net::SocketAddr, path::Path, time::Duration};
 use cloud_triage::{
     config::{MqttSource, ServiceConfig},
     service::Service,
+    store::Store,
 };
 use qloop_protocol::{
-    Consent, FeedbackEnvelope, Sample, SignalSeries, TelemetrySnapshot, TriggerKind, Utterance,
-    Vehicle,
+    encode, testing::EnvelopeBuilder, topic::feedback_topic, FeedbackEnvelope, Message,
 };
+use rumqttc::QoS;
+use uuid::Uuid;
 
 /// A valid envelope for `vin`, captured now, with one signal.
 pub fn envelope(vin: &str, text: &str) -> FeedbackEnvelope {
     let now = cloud_triage::now_ms();
-    FeedbackEnvelope {
-        feedback_id: uuid::Uuid::now_v7(),
-        vehicle: Vehicle {
-            vin: vin.into(),
-            model: "Model 3".into(),
-            year: 2021,
-            software: vec![],
-        },
-        captured_at_ms: now,
-        trigger: TriggerKind::Cli,
-        locale: "en-US".into(),
-        utterance: Some(Utterance {
-            transcript: text.into(),
-            confidence: Some(0.9),
-        }),
-        audio: None,
-        telemetry: TelemetrySnapshot {
-            window_start_ms: now - 1000,
-            window_end_ms: now,
-            signals: vec![SignalSeries {
-                name: "Vehicle.Speed".into(),
-                unit: Some("km/h".into()),
-                samples: vec![Sample {
-                    t_ms: now - 500,
-                    value: 42.0,
-                }],
-            }],
-            ..Default::default()
-        },
-        consent: Consent {
-            audio: true,
-            location: true,
-        },
-        cut_short: None,
-    }
+    EnvelopeBuilder::new(vin, text, now)
+        .confidence(0.9)
+        .speed(&[(now - 500, 42.0)])
+        .consent(true, true)
+        .build()
 }
 
 /// A service on free ports with the embedded broker and SQLite in `dir`.
@@ -80,6 +52,43 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     false
+}
+
+/// Publishes `env` (QoS 1) on the feedback topic of its vehicle; returns its id.
+pub async fn publish_feedback(client: &rumqttc::AsyncClient, env: FeedbackEnvelope) -> Uuid {
+    let id = env.feedback_id;
+    client
+        .publish(
+            feedback_topic(&env.vehicle.vin),
+            QoS::AtLeastOnce,
+            false,
+            encode(&Message::Feedback(Box::new(env))),
+        )
+        .await
+        .unwrap();
+    id
+}
+
+/// Waits up to 30 s until feedback `id` is stored; returns its case.
+pub async fn case_of(store: &Store, id: Uuid) -> i64 {
+    let found = eventually(Duration::from_secs(30), || {
+        let store = store.clone();
+        async move { store.get_feedback(id).await.unwrap().is_some() }
+    })
+    .await;
+    assert!(found, "feedback {id} stored");
+    let feedback = store.get_feedback(id).await.unwrap().unwrap();
+    feedback.case_id.expect("stored feedback has a case")
+}
+
+/// Publishes `env` and waits for its case: [`publish_feedback`], then [`case_of`].
+pub async fn publish_and_wait_for_case(
+    store: &Store,
+    client: &rumqttc::AsyncClient,
+    env: FeedbackEnvelope,
+) -> i64 {
+    let id = publish_feedback(client, env).await;
+    case_of(store, id).await
 }
 
 /// A plain MQTT client for publishing raw bytes, with its event loop polled.

@@ -6,9 +6,7 @@ mod common_env;
 
 use std::time::Duration;
 
-use common_env::{embedded_service, envelope, eventually, raw_client};
-use qloop_protocol::{encode, topic::feedback_topic, Message};
-use rumqttc::QoS;
+use common_env::{embedded_service, envelope, eventually, publish_feedback, raw_client};
 
 const VIN: &str = "5YJ3E1EA7KF317111";
 
@@ -35,15 +33,7 @@ async fn feedback_and_cases_become_searchable_and_reindex_rebuilds_them() {
         "the heated seat never gets warm",
     ];
     for text in texts {
-        client
-            .publish(
-                feedback_topic(VIN),
-                QoS::AtLeastOnce,
-                false,
-                encode(&Message::Feedback(Box::new(envelope(VIN, text)))),
-            )
-            .await
-            .unwrap();
+        publish_feedback(&client, envelope(VIN, text)).await;
     }
     let base = format!("http://{}", service.http_addr);
     let http =

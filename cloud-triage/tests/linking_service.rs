@@ -13,9 +13,7 @@ use cloud_triage::{
     service::Service,
     store::Store,
 };
-use common_env::{envelope, eventually, raw_client};
-use qloop_protocol::{encode, topic::feedback_topic, Message};
-use rumqttc::QoS;
+use common_env::{case_of, envelope, publish_feedback, raw_client};
 
 const VINS: [&str; 4] = [
     "5YJ3E1EA7KF310001",
@@ -29,34 +27,7 @@ const KNOWN_ISSUES: &str = r#"{"id": "KI-BRAKE-7", "title": "Brake booster vacuu
 "#;
 
 async fn send(client: &rumqttc::AsyncClient, vin: &str, text: &str) -> uuid::Uuid {
-    let env = envelope(vin, text);
-    let id = env.feedback_id;
-    client
-        .publish(
-            feedback_topic(vin),
-            QoS::AtLeastOnce,
-            false,
-            encode(&Message::Feedback(Box::new(env))),
-        )
-        .await
-        .unwrap();
-    id
-}
-
-async fn case_of(store: &Store, id: uuid::Uuid) -> i64 {
-    let found = eventually(Duration::from_secs(30), || {
-        let store = store.clone();
-        async move { store.get_feedback(id).await.unwrap().is_some() }
-    })
-    .await;
-    assert!(found, "feedback {id} stored");
-    store
-        .get_feedback(id)
-        .await
-        .unwrap()
-        .unwrap()
-        .case_id
-        .unwrap()
+    publish_feedback(client, envelope(vin, text)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

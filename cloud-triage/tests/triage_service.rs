@@ -6,11 +6,7 @@
 
 mod common_env;
 
-use std::time::Duration;
-
-use common_env::{embedded_service, envelope, eventually, raw_client};
-use qloop_protocol::{encode, topic::feedback_topic, Message};
-use rumqttc::QoS;
+use common_env::{embedded_service, envelope, publish_and_wait_for_case, raw_client};
 
 const VIN: &str = "5YJ3E1EA7KF317222";
 
@@ -27,32 +23,7 @@ async fn send_env_and_wait(
     client: &rumqttc::AsyncClient,
     env: qloop_protocol::FeedbackEnvelope,
 ) -> i64 {
-    let id = env.feedback_id;
-    client
-        .publish(
-            feedback_topic(VIN),
-            QoS::AtLeastOnce,
-            false,
-            encode(&Message::Feedback(Box::new(env))),
-        )
-        .await
-        .unwrap();
-    let store = service.store.clone();
-    assert!(
-        eventually(Duration::from_secs(30), || {
-            let store = store.clone();
-            async move { store.get_feedback(id).await.unwrap().is_some() }
-        })
-        .await
-    );
-    service
-        .store
-        .get_feedback(id)
-        .await
-        .unwrap()
-        .unwrap()
-        .case_id
-        .unwrap()
+    publish_and_wait_for_case(&service.store, client, env).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

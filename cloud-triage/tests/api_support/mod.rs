@@ -11,10 +11,7 @@ use cloud_triage::{
     api::{router, ApiState},
     store::{AudioState, IngestMeta, Store},
 };
-use qloop_protocol::{
-    Consent, FeedbackEnvelope, Sample, SignalSeries, TelemetrySnapshot, TriggerKind, Utterance,
-    Vehicle,
-};
+use qloop_protocol::{testing::EnvelopeBuilder, FeedbackEnvelope, TriggerKind};
 use serde_json::Value;
 
 use cloud_triage::store::access::Role;
@@ -108,40 +105,12 @@ pub async fn serve(ready: bool) -> Served {
 /// A valid envelope with one signal, saying `text` if given.
 pub fn envelope(text: Option<&str>) -> FeedbackEnvelope {
     let t = 1_717_000_000_000;
-    FeedbackEnvelope {
-        feedback_id: uuid::Uuid::now_v7(),
-        vehicle: Vehicle {
-            vin: VIN.into(),
-            model: "Model 3".into(),
-            year: 2021,
-            software: vec![],
-        },
-        captured_at_ms: t,
-        trigger: TriggerKind::Hmi,
-        locale: "en-US".into(),
-        utterance: text.map(|t| Utterance {
-            transcript: t.into(),
-            confidence: None,
-        }),
-        audio: None,
-        telemetry: TelemetrySnapshot {
-            window_start_ms: t - 1_000,
-            window_end_ms: t,
-            signals: vec![SignalSeries {
-                name: "Vehicle.Speed".into(),
-                unit: Some("km/h".into()),
-                samples: vec![Sample {
-                    t_ms: t,
-                    value: 88.0,
-                }],
-            }],
-            ..Default::default()
-        },
-        consent: Consent {
-            audio: false,
-            location: false,
-        },
-        cut_short: None,
+    let built = EnvelopeBuilder::new(VIN, text.unwrap_or_default(), t)
+        .trigger(TriggerKind::Hmi)
+        .speed(&[(t, 88.0)]);
+    match text {
+        Some(_) => built.build(),
+        None => built.without_utterance().build(),
     }
 }
 

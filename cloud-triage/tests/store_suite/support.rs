@@ -9,10 +9,7 @@
 use std::time::Duration;
 
 use cloud_triage::store::Store;
-use qloop_protocol::{
-    Consent, Dtc, FeedbackEnvelope, Location, Sample, SignalSeries, SoftwareVersion,
-    TelemetrySnapshot, TriggerKind, Utterance, Vehicle,
-};
+use qloop_protocol::{testing::EnvelopeBuilder, FeedbackEnvelope, TriggerKind};
 use sqlx::{AnyConnection, Connection, Executor};
 use uuid::Uuid;
 
@@ -141,60 +138,17 @@ async fn connect(url: &str) -> Result<AnyConnection, sqlx::Error> {
 /// A valid envelope from `vin` saying `text`, with one signal, one DTC and a location.
 pub fn envelope(vin: &str, text: &str) -> FeedbackEnvelope {
     let t = CAPTURED_AT_MS;
-    FeedbackEnvelope {
-        feedback_id: Uuid::now_v7(),
-        vehicle: Vehicle {
-            vin: vin.into(),
-            model: "Model 3".into(),
-            year: 2021,
-            software: vec![SoftwareVersion {
-                ecu: "VCFRONT".into(),
-                version: "2024.14.3".into(),
-            }],
-        },
-        captured_at_ms: t,
-        trigger: TriggerKind::Voice,
-        locale: "en-US".into(),
-        utterance: Some(Utterance {
-            transcript: text.into(),
-            confidence: Some(0.5),
-        }),
-        audio: None,
-        telemetry: TelemetrySnapshot {
-            window_start_ms: t - 30_000,
-            window_end_ms: t + 10_000,
-            signals: vec![SignalSeries {
-                name: "Vehicle.Speed".into(),
-                unit: Some("km/h".into()),
-                samples: vec![
-                    Sample {
-                        t_ms: t - 500,
-                        value: 42.5,
-                    },
-                    Sample {
-                        t_ms: t,
-                        value: 40.0,
-                    },
-                ],
-            }],
-            dtcs: vec![Dtc {
-                code: "C0045".into(),
-                ecu: "ABS".into(),
-                status: "active".into(),
-            }],
-            location: Some(Location {
-                lat: 48.1,
-                lon: 11.5,
-                accuracy_m: 5.0,
-            }),
-            odometer_km: Some(12_345.6),
-        },
-        consent: Consent {
-            audio: true,
-            location: true,
-        },
-        cut_short: None,
-    }
+    EnvelopeBuilder::new(vin, text, t)
+        .software("VCFRONT", "2024.14.3")
+        .trigger(TriggerKind::Voice)
+        .confidence(0.5)
+        .window(t - 30_000, t + 10_000)
+        .speed(&[(t - 500, 42.5), (t, 40.0)])
+        .dtc("C0045", "ABS", "active")
+        .location(48.1, 11.5, 5.0)
+        .odometer_km(12_345.6)
+        .consent(true, true)
+        .build()
 }
 
 /// Metadata for an envelope received at `received_at_ms` without audio.
