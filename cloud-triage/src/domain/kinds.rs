@@ -36,11 +36,15 @@ impl UnknownValue {
 
 /// Defines a fieldless enum stored as text: serde and utoipa use the same
 /// names as `as_str` and `FromStr`.
+///
+/// `$text` is a `tt`, not a `literal`: utoipa reads `#[serde(rename)]` only
+/// from a bare literal token, and a `literal` fragment reaches it wrapped in
+/// an invisible group, so the OpenAPI enums showed the Rust variant names.
 macro_rules! stored_enum {
     (
         $(#[$meta:meta])*
         pub enum $name:ident as $field:literal {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:literal, )+
+            $( $(#[$vmeta:meta])* $variant:ident = $text:tt, )+
         }
     ) => {
         $(#[$meta])*
