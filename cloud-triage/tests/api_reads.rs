@@ -202,6 +202,8 @@ async fn the_openapi_document_lists_every_route_with_schemas() {
                 assert!(text.contains("# TYPE qloop_cases gauge"), "{text}");
                 status
             }
+            // `q` is required: a search without it is a 400.
+            ("get", "/api/search") => get(format!("{url}?q=brakes")).await.0,
             ("get", _) => get(url).await.0,
             ("patch", _) => client
                 .patch(url)

@@ -16,7 +16,8 @@ use axum::{
 use super::{error::ApiError, ApiState};
 use crate::store::access::{Caller, Role};
 
-const ALL: &[Role] = &[Role::Operator, Role::Engineer, Role::Admin];
+/// Every role.
+pub(super) const ALL: &[Role] = &[Role::Operator, Role::Engineer, Role::Admin];
 const ENGINEERS: &[Role] = &[Role::Engineer, Role::Admin];
 const ADMINS: &[Role] = &[Role::Admin];
 

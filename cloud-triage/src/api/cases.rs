@@ -32,8 +32,10 @@ pub struct ListCasesParams {
     /// Only cases of this severity, e.g. `unassessed`.
     pub severity: Option<Severity>,
     /// Page size, 1 to 500; default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Cases to skip, 0 or more; default 0.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -106,13 +108,40 @@ pub async fn get_case(
         .ok_or_else(|| ApiError::NotFound(format!("case {id}")))
 }
 
+/// Body of `PATCH /api/cases/{id}`. Its schema in the document is
+/// `contract`'s, which lists every editable field with its limits and the
+/// taxonomy's categories; the store checks each field against the same list.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CasePatch {
+    /// Ignored over HTTP: the caller's token name is recorded.
+    #[serde(default)]
+    pub actor: String,
+    /// The case's `updated_at_ms` the caller last read; a different stored value is a conflict.
+    pub expected_updated_at_ms: Option<i64>,
+    /// Field name to new value, e.g. `{"department": "Chassis", "ica_due_ms": 1717000000000}`.
+    #[schema(value_type = Object)]
+    pub set: serde_json::Map<String, serde_json::Value>,
+}
+
+impl CasePatch {
+    /// The store's update, made by `actor`.
+    fn into_update(self, actor: String) -> CaseUpdate {
+        CaseUpdate {
+            actor,
+            expected_updated_at_ms: self.expected_updated_at_ms,
+            set: self.set,
+        }
+    }
+}
+
 /// Changes a case's status, routing or 8D fields; each change lands in its history.
 #[utoipa::path(
     patch,
     path = "/api/cases/{id}",
     tag = "cases",
     params(("id" = i64, Path, description = "Case number")),
-    request_body = CaseUpdate,
+    request_body = CasePatch,
     responses(
         (status = 200, description = "The case after the change", body = CaseDetail),
         (status = 400, description = "The id or the body is malformed", body = ErrorBody),
@@ -126,11 +155,10 @@ pub async fn update_case(
     triage: Option<axum::Extension<crate::triage::Triage>>,
     caller: Option<axum::Extension<Caller>>,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(mut update): ApiJson<CaseUpdate>,
+    ApiJson(patch): ApiJson<CasePatch>,
 ) -> Result<Json<CaseDetail>, ApiError> {
-    if let Some(axum::Extension(c)) = caller {
-        update.actor = c.name;
-    }
+    let actor = caller.map_or(patch.actor.clone(), |c| c.0.name);
+    let update = patch.into_update(actor);
     let case = match state.store.update_case(id, &update, now_ms()).await {
         Err(crate::store::StoreError::NotFound) => {
             return Err(ApiError::NotFound(format!("case {id}")))

@@ -11,6 +11,7 @@ use super::{
     ApiState,
 };
 use crate::{
+    domain::lifecycle::MAX_MESSAGE_CHARS,
     now_ms,
     store::{access::Caller, records::CaseDetail},
 };
@@ -19,13 +20,14 @@ use crate::{
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SatisfactionRequest {
-    /// Who reports it (`driver`, or the agent who called).
-    /// Over HTTP the caller\'s token name is recorded instead.
+    /// Ignored over HTTP: the caller's token name is recorded.
     #[serde(default)]
     pub actor: String,
     /// 1 (very unhappy) to 5 (very happy).
+    #[schema(minimum = 1, maximum = 5)]
     pub score: i64,
-    /// What the driver said.
+    /// What the driver said, at most 1000 characters.
+    #[schema(max_length = 1000)]
     pub comment: Option<String>,
 }
 
@@ -75,7 +77,8 @@ pub async fn record_satisfaction(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRequest {
-    /// What the driver is told.
+    /// What the driver is told: 1 to 1000 characters, not all blank.
+    #[schema(min_length = 1, max_length = 1000)]
     pub message: String,
 }
 
@@ -100,6 +103,7 @@ pub async fn send_update(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<UpdateRequest>,
 ) -> Result<Json<CaseDetail>, ApiError> {
+    super::contract::check_text("message", &req.message, MAX_MESSAGE_CHARS, true)?;
     let actor = caller.map_or_else(|| "api".to_string(), |c| c.0.name);
     let policy = policy_of(policy);
     Ok(Json(

@@ -20,8 +20,7 @@ use crate::{
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MergeRequest {
-    /// Who merges (an engineer's name).
-    /// Over HTTP the caller\'s token name is recorded instead.
+    /// Ignored over HTTP: the caller's token name is recorded.
     #[serde(default)]
     pub actor: String,
     /// The case that takes this case's occurrences.
@@ -32,11 +31,11 @@ pub struct MergeRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SplitRequest {
-    /// Who splits (an engineer's name).
-    /// Over HTTP the caller\'s token name is recorded instead.
+    /// Ignored over HTTP: the caller's token name is recorded.
     #[serde(default)]
     pub actor: String,
-    /// Feedback of this case that belong to a different issue.
+    /// Feedback of this case that belong to a different issue; at least one.
+    #[schema(min_items = 1)]
     pub feedback_ids: Vec<uuid::Uuid>,
 }
 
@@ -64,6 +63,10 @@ pub async fn merge_case(
 ) -> Result<Json<CaseDetail>, ApiError> {
     if let Some(axum::Extension(c)) = caller {
         req.actor = c.name;
+    }
+    // A case that does not exist is a 404 before it is a case merged into itself.
+    if req.into == id && state.store.get_case(id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("case {id}")));
     }
     state
         .store

@@ -15,9 +15,29 @@ use crate::{now_ms, store::metrics::ResponseTimes};
 #[serde(deny_unknown_fields)]
 pub struct RangeParams {
     /// Cases opened at or after, Unix ms; default 30 days before `to_ms`.
+    #[param(minimum = 0)]
     pub from_ms: Option<i64>,
     /// Cases opened before, Unix ms (and the "as of" instant); default now.
+    #[param(minimum = 0)]
     pub to_ms: Option<i64>,
+}
+
+impl RangeParams {
+    /// `(from, to)`: the defaults filled in; a time before 1970 is a 400.
+    fn range(&self) -> Result<(i64, i64), ApiError> {
+        for (name, ms) in [("from_ms", self.from_ms), ("to_ms", self.to_ms)] {
+            if let Some(ms) = ms.filter(|ms| *ms < 0) {
+                return Err(ApiError::BadRequest(format!(
+                    "{name} must be Unix milliseconds, 0 or more, got {ms}"
+                )));
+            }
+        }
+        let to = self.to_ms.unwrap_or_else(now_ms);
+        Ok((
+            self.from_ms.unwrap_or(to.saturating_sub(30 * 86_400_000)),
+            to,
+        ))
+    }
 }
 
 /// First response and resolution p50/p90, breach rates, closure, on-time
@@ -29,7 +49,7 @@ pub struct RangeParams {
     params(RangeParams),
     responses(
         (status = 200, description = "The figures", body = ResponseTimes),
-        (status = 400, description = "A malformed parameter", body = super::error::ErrorBody),
+        (status = 400, description = "A malformed or negative parameter", body = super::error::ErrorBody),
         (status = 422, description = "from is not before to", body = super::error::ErrorBody),
     )
 )]
@@ -37,8 +57,7 @@ pub async fn response_times(
     State(state): State<ApiState>,
     ApiQuery(p): ApiQuery<RangeParams>,
 ) -> Result<Json<ResponseTimes>, ApiError> {
-    let to = p.to_ms.unwrap_or_else(now_ms);
-    let from = p.from_ms.unwrap_or(to.saturating_sub(30 * 86_400_000));
+    let (from, to) = p.range()?;
     Ok(Json(
         state
             .store
@@ -60,48 +79,24 @@ pub async fn response_times(
 )]
 pub async fn prometheus(State(state): State<ApiState>) -> Result<impl IntoResponse, ApiError> {
     let store = &state.store;
-    let mut out = String::new();
-    let mut gauge = |name: &str, help: &str, samples: Vec<(String, i64)>| {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
-        for (labels, v) in samples {
-            out.push_str(&format!("{name}{labels} {v}\n"));
-        }
-    };
-    let grouped = |sql: &'static str, label: &'static str| {
-        let pool = store.clone();
-        async move {
-            let rows = sqlx::query(sql).fetch_all(pool.pool_for_metrics()).await?;
-            rows.iter()
-                .map(|r| {
-                    let key: String = r.try_get("k")?;
-                    let n: i64 = r.try_get("n")?;
-                    Ok((
-                        format!("{{{label}=\"{}\"}}", key.replace(['"', '\\', '\n'], "_")),
-                        n,
-                    ))
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()
-        }
-    };
-    let map = |e: sqlx::Error| ApiError::Internal(e.to_string());
     let cases = grouped(
+        store,
         "SELECT status AS k, COUNT(*) AS n FROM cases GROUP BY status ORDER BY status",
         "status",
     )
-    .await
-    .map_err(map)?;
+    .await?;
     let escalations = grouped(
+        store,
         "SELECT kind AS k, COUNT(*) AS n FROM escalations GROUP BY kind ORDER BY kind",
         "kind",
     )
-    .await
-    .map_err(map)?;
+    .await?;
     let breaches = grouped(
+        store,
         "SELECT metric AS k, COUNT(*) AS n FROM sla_clocks WHERE breached_at_ms IS NOT NULL GROUP BY metric ORDER BY metric",
         "metric",
     )
-    .await
-    .map_err(map)?;
+    .await?;
     let counts = store.counts().await?;
     let losses = store
         .loss_counts()
@@ -115,6 +110,13 @@ pub async fn prometheus(State(state): State<ApiState>) -> Result<impl IntoRespon
         })
         .collect();
     let lost_feedback = store.lost_feedback_count().await?;
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, samples: Vec<(String, i64)>| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+        for (labels, v) in samples {
+            out.push_str(&format!("{name}{labels} {v}\n"));
+        }
+    };
     gauge("qloop_cases", "Cases by status.", cases);
     gauge(
         "qloop_escalations",
@@ -152,4 +154,27 @@ pub async fn prometheus(State(state): State<ApiState>) -> Result<impl IntoRespon
         vec![(String::new(), lost_feedback)],
     );
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+}
+
+/// The `(k, n)` rows of `sql` as samples labelled `label`.
+async fn grouped(
+    store: &crate::store::Store,
+    sql: &'static str,
+    label: &str,
+) -> Result<Vec<(String, i64)>, ApiError> {
+    let map = |e: sqlx::Error| ApiError::Internal(e.to_string());
+    let rows = sqlx::query(sql)
+        .fetch_all(store.pool_for_metrics())
+        .await
+        .map_err(map)?;
+    rows.iter()
+        .map(|r| {
+            let key: String = r.try_get("k").map_err(map)?;
+            let n: i64 = r.try_get("n").map_err(map)?;
+            Ok((
+                format!("{{{label}=\"{}\"}}", key.replace(['"', '\\', '\n'], "_")),
+                n,
+            ))
+        })
+        .collect()
 }

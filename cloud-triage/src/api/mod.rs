@@ -16,9 +16,11 @@
 //! - [`feedback`]: `GET /api/feedback/{id}`.
 //! - [`search`]: `GET /api/search` (the knowledge index).
 //! - [`openapi`]: `GET /api/openapi.json`.
+//! - [`contract`]: what the document promises beyond the annotations, and the edge checks that keep it.
 
 pub mod access;
 pub mod cases;
+pub mod contract;
 pub mod error;
 pub mod extract;
 pub mod feedback;

@@ -10,13 +10,18 @@ use super::{
 };
 use crate::{now_ms, store::access::Role};
 
+/// Longest token name, in characters.
+const MAX_TOKEN_NAME_CHARS: usize = 100;
+
 /// Body of `POST /api/tokens`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// `operator`, `engineer` or `admin`.
     pub role: Role,
-    /// Whose token (recorded as the actor of their changes).
+    /// Whose token (recorded as the actor of their changes): 1 to 100
+    /// characters, not all blank; kept trimmed.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 
@@ -48,6 +53,7 @@ pub async fn create_token(
     State(state): State<ApiState>,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<(axum::http::StatusCode, Json<TokenCreated>), ApiError> {
+    super::contract::check_text("name", &req.name, MAX_TOKEN_NAME_CHARS, true)?;
     let token = state
         .store
         .create_token(req.role, &req.name, now_ms())

@@ -1,6 +1,8 @@
 //! `POST /api/cases/{id}/transition`: a case moves through its 8D lifecycle.
 
 use axum::{extract::State, Json};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use super::{
     cases::{not_found_as_404, policy_of},
@@ -9,9 +11,48 @@ use super::{
     ApiState,
 };
 use crate::{
+    domain::{lifecycle::MAX_MESSAGE_CHARS, CaseStatus},
     now_ms,
-    store::{access::Caller, records::CaseDetail},
+    store::{access::Caller, lifecycle::Transition, records::CaseDetail},
 };
+
+/// Body of `POST /api/cases/{id}/transition`. Its schema in the document is
+/// `contract`'s: these properties and every editable case field.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TransitionRequest {
+    /// The status to move to.
+    pub to: CaseStatus,
+    /// Ignored over HTTP: the caller's token name is recorded.
+    #[serde(default)]
+    pub actor: String,
+    /// What the driver is told (required for `acknowledged` and
+    /// `effectiveness_verified`; sent as an update otherwise).
+    pub message: Option<String>,
+    /// Why (required for `waiting_customer`, `reopened` and `cancelled`).
+    pub reason: Option<String>,
+    /// Case fields set with the transition (same names as `PATCH`).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub fields: Map<String, Value>,
+}
+
+impl TransitionRequest {
+    /// The store's transition by `actor`, once the texts are within their limits.
+    fn into_transition(self, actor: String) -> Result<Transition, ApiError> {
+        for (field, text) in [("message", &self.message), ("reason", &self.reason)] {
+            if let Some(text) = text {
+                super::contract::check_text(field, text, MAX_MESSAGE_CHARS, false)?;
+            }
+        }
+        Ok(Transition {
+            to: self.to.as_str().to_string(),
+            actor,
+            message: self.message,
+            reason: self.reason,
+            fields: self.fields,
+        })
+    }
+}
 
 /// Moves a case through its lifecycle (8D): `{"to": STATE, "actor": …,
 /// "message"?, "reason"?, …fields}`. A transition that is not allowed from the
@@ -21,7 +62,7 @@ use crate::{
     path = "/api/cases/{id}/transition",
     tag = "cases",
     params(("id" = i64, Path, description = "Case number")),
-    request_body = crate::store::lifecycle::Transition,
+    request_body = TransitionRequest,
     responses(
         (status = 200, description = "The case in its new status", body = CaseDetail),
         (status = 400, description = "The id or the body is malformed", body = ErrorBody),
@@ -34,11 +75,10 @@ pub async fn transition_case(
     policy: Option<axum::Extension<std::sync::Arc<crate::policy::Policy>>>,
     caller: Option<axum::Extension<Caller>>,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(mut t): ApiJson<crate::store::lifecycle::Transition>,
+    ApiJson(request): ApiJson<TransitionRequest>,
 ) -> Result<Json<CaseDetail>, ApiError> {
-    if let Some(axum::Extension(c)) = caller {
-        t.actor = c.name;
-    }
+    let actor = caller.map_or(request.actor.clone(), |c| c.0.name);
+    let t = request.into_transition(actor)?;
     let policy = policy_of(policy);
     Ok(Json(
         state

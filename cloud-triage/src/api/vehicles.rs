@@ -14,7 +14,7 @@ use crate::store::vehicles::VehicleView;
     get,
     path = "/api/vehicles/{vin}",
     tag = "feedback",
-    params(("vin" = String, Path, description = "The vehicle identification number")),
+    params(("vin" = String, Path, description = "The vehicle identification number", pattern = "^[A-HJ-NPR-Z0-9]{17}$")),
     responses(
         (status = 200, description = "The vehicle's feedback and losses", body = VehicleView),
         (status = 400, description = "Not a VIN", body = ErrorBody),
