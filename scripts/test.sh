@@ -40,6 +40,11 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --workspace --locked --no-fail-fast
 fi
+# The HTTP API against its OpenAPI document: schemathesis with every check
+# on a service started on a temporary data dir (embedded broker, SQLite),
+# stopped after. SKIP without python3-venv, unless QLOOP_REQUIRE_SERVICES=1.
+echo "== schemathesis" >&2
+scripts/schemathesis.sh
 # The dependency policy (deny.toml) with the pinned cargo-deny, installed if
 # missing, against the advisory snapshot in ../shared/advisory-db. Never
 # skipped: if cargo-deny cannot be installed or any check fails, this fails.
