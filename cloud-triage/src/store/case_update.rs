@@ -17,16 +17,14 @@ use crate::domain::fields::{check_changes, FieldChange, FieldKind, FieldValue};
 use crate::sla::SlaPolicy;
 
 /// A change to a case: who makes it, what they last saw, and the fields to set.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize, utoipa::ToSchema)]
+/// The HTTP body is `api::cases::CasePatch`, converted to this at the edge.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CaseUpdate {
     /// Who makes the change (an engineer's name or a service name).
-    /// Over HTTP the caller\'s token name is recorded instead.
-    #[serde(default)]
     pub actor: String,
     /// The case's `updated_at_ms` the actor last read; a different stored value is a conflict.
     pub expected_updated_at_ms: Option<i64>,
     /// Column name to new value, e.g. `{"department": "Chassis", "ica_due_ms": 1717000000000}`.
-    #[schema(value_type = Object)]
     pub set: serde_json::Map<String, Value>,
 }
 
