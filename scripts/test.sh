@@ -30,6 +30,8 @@ speech/fetch.sh base   # Whisper base (multilingual; its tests and eval-asr), on
 
 echo "== fmt" >&2
 cargo fmt --all --check
+echo "== store import loops" >&2
+python3 scripts/store_import_loops.py
 echo "== clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== build" >&2

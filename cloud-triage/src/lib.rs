@@ -8,6 +8,8 @@
 //! - [`ingest`]: the MQTT loop: decode, validate, commit, then acknowledge.
 //! - [`audio`]: audio files on disk (inline clips and reassembled chunks).
 //! - [`downlink`]: publishes queued events to cars and records their PUBACKs.
+//! - [`app`]: the use cases, one transaction each (ingest, late transcript,
+//!   merge, split, …): load through the store, plan with the domain, save.
 //! - [`domain`]: the case rules and states as plain types and functions (no I/O).
 //! - [`store`]: SQLite or PostgreSQL behind one schema and one code path.
 //! - [`asr`]: transcribes clips that came without a (good) transcript.
@@ -18,6 +20,7 @@
 //! - [`cmd`]: one file per command-line subcommand.
 
 pub mod api;
+pub mod app;
 pub mod asr;
 pub mod audio;
 pub mod broker;

@@ -17,8 +17,9 @@
 mod support;
 
 use cloud_triage::{
+    app::ingest::Triaged,
     policy::Policy,
-    store::{AsrRecord, CaseMatch, IngestMeta, Triaged},
+    store::{AsrRecord, CaseMatch, IngestMeta},
     triage::Assessment,
 };
 use qloop_protocol::FeedbackEnvelope;

@@ -39,6 +39,15 @@ pub fn reassess(before: Assessed<'_>, after: Assessed<'_>, sla: &SlaPolicy) -> R
     }
 }
 
+/// What opening a case of `severity` does: a major case is escalated at
+/// once; its clocks start on its own targets, so none is re-targeted.
+pub fn on_open(severity: Severity) -> Reassessment {
+    Reassessment {
+        escalate: severity.is_major(),
+        retarget: None,
+    }
+}
+
 /// The history text of a major escalation, with its reason.
 pub fn major_history(reason: &str) -> String {
     format!("major: escalate at once ({reason})")
@@ -119,6 +128,20 @@ mod tests {
             &sla,
         );
         assert_eq!(r.retarget, None);
+    }
+
+    #[test]
+    fn a_case_opened_major_is_escalated_and_keeps_its_targets() {
+        assert_eq!(
+            on_open(Severity::Major),
+            Reassessment {
+                escalate: true,
+                retarget: None
+            }
+        );
+        for s in [Severity::Minor, Severity::Unassessed] {
+            assert!(!on_open(s).escalate);
+        }
     }
 
     #[test]

@@ -1,251 +1,181 @@
-//! A transcript that arrives after its feedback. A clip too large for one
-//! MQTT message travels in chunks after the envelope, so the feedback is
-//! stored and its case opened (untriaged: there were no words yet) before
-//! the cloud can transcribe it. Once it has, the feedback gets its words and,
-//! while its case is still the untouched case it opened alone, that case is
-//! triaged from them: title, category, department, severity, matches and
-//! suggested fixes, exactly as if the words had come with the envelope. When
-//! an open case of the same issue exists, the returned outcome names it and
-//! the caller merges the new case into it ([`Store::merge_cases`]), so the
-//! fleet-wide case counts this report too.
+//! The rows a transcript that arrives after its feedback reads and writes:
+//! the feedback's recognition and words, and its case's triage. The use
+//! case is [`crate::app::late_transcript`]; whether the case may still be
+//! triaged from the words is [`crate::domain::fleet::late_words`].
 
-use qloop_knowledge::linking::{LinkDecision, NewFeedback};
-use sqlx::Row;
-use uuid::Uuid;
+use sqlx::{Any, Row, Transaction};
 
 use super::{
-    case_writes,
-    ingest::{suggest_fixes, Triaged},
-    linking,
     records::AsrRecord,
-    rows::vector_text,
-    Store, StoreError,
+    rows::{enum_column, vector_text},
+    StoreError,
 };
-use crate::domain::{
-    texts::{case_title, UNTITLED},
-    AsrStatus, CaseStatus, Severity,
-};
+use crate::domain::{CaseStatus, Severity, TranscriptSource};
 
-/// The cloud's words for a stored feedback.
-#[derive(Debug, Clone, Copy)]
-pub struct LateTranscript<'a> {
-    /// The feedback.
-    pub feedback_id: Uuid,
-    /// What the cloud's recognition did; with status `transcribed`, `text`
-    /// and `confidence` are the feedback's transcript from now on.
-    pub asr: &'a AsrRecord,
-    /// The transcript.
-    pub text: &'a str,
-    /// Its confidence, 0..=1.
-    pub confidence: f64,
-}
+type Tx = Transaction<'static, Any>;
 
-/// What [`Store::apply_late_transcript`] did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LateOutcome {
-    /// The feedback's case.
+/// A stored feedback as a late transcript finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredFeedback {
+    /// Its case.
     pub case_id: i64,
-    /// True when the case was triaged from the transcript.
-    pub retriaged: bool,
-    /// An open case of the same issue the case should be merged into.
-    pub same_issue_as: Option<(i64, f32)>,
+    /// The car's model name.
+    pub model: String,
+    /// When the car captured it, Unix ms.
+    pub captured_at_ms: i64,
+    /// Recognition is recorded already (a redelivered chunk).
+    pub recognised: bool,
 }
 
-impl Store {
-    /// Records the cloud's recognition of a feedback's clip and, when it
-    /// produced the words and the feedback's case is still the untriaged
-    /// case it opened alone, triages that case from them. Returns `None`
-    /// when the feedback is not stored or already has recognition recorded
-    /// (a redelivered chunk), so nothing is done twice.
-    pub async fn apply_late_transcript(
-        &self,
-        late: LateTranscript<'_>,
-        triage: Option<Triaged<'_>>,
-        now: i64,
-    ) -> Result<Option<LateOutcome>, StoreError> {
-        let (_gate, mut tx) = self.begin_write().await?;
-        let feedback_id = late.feedback_id.to_string();
-        let Some(row) = sqlx::query(
-            "SELECT case_id, model, captured_at_ms, asr_status FROM feedback WHERE id = $1",
-        )
-        .bind(&feedback_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        else {
-            return Ok(None);
-        };
-        if row.try_get::<Option<String>, _>("asr_status")?.is_some() {
-            return Ok(None);
-        }
-        let case_id: i64 = row.try_get::<Option<i64>, _>("case_id")?.ok_or_else(|| {
-            StoreError::Corrupt(format!("feedback {feedback_id} is stored without a case"))
-        })?;
-        let asr = late.asr;
-        let transcribed = asr.status == AsrStatus::Transcribed;
-        let vector = triage
-            .and_then(|t| t.assessment.vector.as_deref())
-            .filter(|v| transcribed && v.len() == linking::DIM);
-        sqlx::query(
-            "UPDATE feedback SET asr_status = $1, asr_model = $2, asr_language = $3, asr_ms = $4, \
-             asr_error = $5, head_unit_transcript = CASE WHEN $6 = 1 THEN transcript ELSE NULL END, \
-             head_unit_confidence = CASE WHEN $6 = 1 THEN transcript_confidence ELSE NULL END \
-             WHERE id = $7",
-        )
-        .bind(asr.status.as_str())
-        .bind(&asr.model)
-        .bind(asr.language.as_deref())
-        .bind(asr.elapsed_ms)
-        .bind(asr.error.as_deref())
-        .bind(i64::from(transcribed))
-        .bind(&feedback_id)
-        .execute(&mut *tx)
-        .await?;
-        if !transcribed {
-            tx.commit().await?;
-            return Ok(Some(LateOutcome {
-                case_id,
-                retriaged: false,
-                same_issue_as: None,
-            }));
-        }
-        sqlx::query(
-            "UPDATE feedback SET transcript = $1, transcript_source = 'cloud_asr', \
-             transcript_confidence = $2, vector = $3 WHERE id = $4",
-        )
-        .bind(late.text)
-        .bind(late.confidence)
-        .bind(vector.map(vector_text))
-        .bind(&feedback_id)
-        .execute(&mut *tx)
-        .await?;
-        let case = sqlx::query(
-            "SELECT c.status, c.category, c.title, \
-             (SELECT COUNT(*) FROM case_feedback cf WHERE cf.case_id = c.id) AS reports \
-             FROM cases c WHERE c.id = $1",
-        )
+/// The feedback `feedback_id`, if stored.
+pub(crate) async fn stored_feedback(
+    tx: &mut Tx,
+    feedback_id: &str,
+) -> Result<Option<StoredFeedback>, StoreError> {
+    let Some(row) = sqlx::query(
+        "SELECT case_id, model, captured_at_ms, asr_status FROM feedback WHERE id = $1",
+    )
+    .bind(feedback_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let case_id = row.try_get::<Option<i64>, _>("case_id")?.ok_or_else(|| {
+        StoreError::Corrupt(format!("feedback {feedback_id} is stored without a case"))
+    })?;
+    Ok(Some(StoredFeedback {
+        case_id,
+        model: row.try_get("model")?,
+        captured_at_ms: row.try_get("captured_at_ms")?,
+        recognised: row.try_get::<Option<String>, _>("asr_status")?.is_some(),
+    }))
+}
+
+/// Records what the cloud's recognition did; when it `transcribed`, the
+/// head unit's transcript is kept aside.
+pub(crate) async fn record_asr(
+    tx: &mut Tx,
+    feedback_id: &str,
+    asr: &AsrRecord,
+    transcribed: bool,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE feedback SET asr_status = $1, asr_model = $2, asr_language = $3, asr_ms = $4, \
+         asr_error = $5, head_unit_transcript = CASE WHEN $6 = 1 THEN transcript ELSE NULL END, \
+         head_unit_confidence = CASE WHEN $6 = 1 THEN transcript_confidence ELSE NULL END \
+         WHERE id = $7",
+    )
+    .bind(asr.status.as_str())
+    .bind(&asr.model)
+    .bind(asr.language.as_deref())
+    .bind(asr.elapsed_ms)
+    .bind(asr.error.as_deref())
+    .bind(i64::from(transcribed))
+    .bind(feedback_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Gives the feedback the cloud's words (and their embedding).
+pub(crate) async fn write_words(
+    tx: &mut Tx,
+    feedback_id: &str,
+    text: &str,
+    confidence: f64,
+    vector: Option<&[f32]>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE feedback SET transcript = $1, transcript_source = $2, \
+         transcript_confidence = $3, vector = $4 WHERE id = $5",
+    )
+    .bind(text)
+    .bind(TranscriptSource::CloudAsr.as_str())
+    .bind(confidence)
+    .bind(vector.map(vector_text))
+    .bind(feedback_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A case as the late words find it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CaseState {
+    /// Its status.
+    pub status: CaseStatus,
+    /// Its category.
+    pub category: String,
+    /// Its title.
+    pub title: String,
+    /// How many reports it holds.
+    pub reports: i64,
+}
+
+/// Case `case_id`'s status, category, title and report count.
+pub(crate) async fn case_state(tx: &mut Tx, case_id: i64) -> Result<CaseState, StoreError> {
+    let row = sqlx::query(
+        "SELECT c.status, c.category, c.title, \
+         (SELECT COUNT(*) FROM case_feedback cf WHERE cf.case_id = c.id) AS reports \
+         FROM cases c WHERE c.id = $1",
+    )
+    .bind(case_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(CaseState {
+        status: enum_column(row.try_get("status")?, "cases.status")?,
+        category: row.try_get("category")?,
+        title: row.try_get("title")?,
+        reports: row.try_get("reports")?,
+    })
+}
+
+/// Sets a case's title.
+pub(crate) async fn set_title(tx: &mut Tx, case_id: i64, title: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE cases SET title = $1 WHERE id = $2")
+        .bind(title)
         .bind(case_id)
-        .fetch_one(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        let untouched = case.try_get::<String, _>("status")? == CaseStatus::New.as_str()
-            && case.try_get::<i64, _>("reports")? == 1
-            && [qloop_models::UNTRIAGED, qloop_models::NEEDS_HUMAN_TRIAGE]
-                .contains(&case.try_get::<String, _>("category")?.as_str());
-        let title = case_title(Some(late.text));
-        let Some(t) = triage.filter(|_| untouched) else {
-            // An engineer has the case already: give it the words, not a verdict.
-            if case.try_get::<String, _>("title")? == UNTITLED {
-                sqlx::query("UPDATE cases SET title = $1 WHERE id = $2")
-                    .bind(&title)
-                    .bind(case_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            case_writes::history(
-                &mut tx,
-                case_id,
-                now,
-                "triage",
-                "transcript",
-                None,
-                Some(&format!(
-                    "feedback {feedback_id} transcribed by {}: {}",
-                    asr.model, late.text
-                )),
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(Some(LateOutcome {
-                case_id,
-                retriaged: false,
-                same_issue_as: None,
-            }));
-        };
-        let a = t.assessment;
-        let mut same_issue_as = None;
-        if let Some(v) = vector.filter(|_| a.category != qloop_models::NEEDS_HUMAN_TRIAGE) {
-            linking::lock_linking(&mut tx).await?;
-            let family = linking::model_family(&row.try_get::<String, _>("model")?);
-            let decision = linking::find_case(
-                &mut tx,
-                t.policy,
-                &NewFeedback {
-                    vector: v,
-                    category: &a.category,
-                    model_family: &family,
-                    at_ms: row.try_get("captured_at_ms")?,
-                },
-            )
-            .await?;
-            if let LinkDecision::Link {
-                case_id: other,
-                similarity,
-            } = decision
-            {
-                same_issue_as = Some((other, similarity)).filter(|(o, _)| *o != case_id);
-            }
-        }
-        let severity: Severity = a.severity.parse()?;
-        let before = super::sla::assessed(&mut tx, case_id).await?;
-        sqlx::query(
-            "UPDATE cases SET title = $1, category = $2, severity = $3, department = $4, \
-             confidence = $5, model_version = $6, updated_at_ms = $7 WHERE id = $8",
-        )
-        .bind(&title)
-        .bind(&a.category)
-        .bind(severity.as_str())
-        .bind(a.department.as_deref())
-        .bind(a.confidence)
-        .bind(&a.model_version)
-        .bind(now)
-        .bind(case_id)
-        .execute(&mut *tx)
-        .await?;
-        if let Some(v) = vector {
-            linking::add_to_centroid(&mut tx, case_id, v).await?;
-        }
-        case_writes::history(
-            &mut tx,
-            case_id,
-            now,
-            "triage",
-            "category",
-            None,
-            Some(&format!(
-                "{} ({:.2}) from the words of feedback {feedback_id}, transcribed by {}",
-                a.category, a.confidence, asr.model
-            )),
-        )
-        .await?;
-        // The index may already hold this very case (untitled); it is no
-        // match for itself.
-        let own = format!("case-{case_id}");
-        let matches: Vec<_> = t
-            .matches
-            .iter()
-            .filter(|m| m.doc_id != own)
-            .cloned()
-            .collect();
-        linking::save_matches(&mut tx, case_id, &matches, now).await?;
-        suggest_fixes(&mut tx, case_id, t, now).await?;
-        // Major words: escalated once, like a major report on arrival; the
-        // clocks take the targets of the case's severity and category.
-        let reasons = a.severity_reasons.join(", ");
-        super::sla::reassess(
-            &mut tx,
-            case_id,
-            (before.0, &before.1),
-            "triage",
-            &reasons,
-            &format!("major once transcribed ({reasons})"),
-            &t.policy.sla,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Some(LateOutcome {
-            case_id,
-            retriaged: true,
-            same_issue_as,
-        }))
-    }
+    Ok(())
+}
+
+/// What triage of the late words gives a case.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Retriage<'a> {
+    /// Its new title.
+    pub title: &'a str,
+    /// Its category.
+    pub category: &'a str,
+    /// Its severity.
+    pub severity: Severity,
+    /// Its department.
+    pub department: Option<&'a str>,
+    /// Triage's confidence.
+    pub confidence: f64,
+    /// The model that triaged it.
+    pub model_version: &'a str,
+}
+
+/// Writes a case's triage from late words (the caller marks it changed).
+pub(crate) async fn write_retriage(
+    tx: &mut Tx,
+    case_id: i64,
+    r: &Retriage<'_>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE cases SET title = $1, category = $2, severity = $3, department = $4, \
+         confidence = $5, model_version = $6 WHERE id = $7",
+    )
+    .bind(r.title)
+    .bind(r.category)
+    .bind(r.severity.as_str())
+    .bind(r.department)
+    .bind(r.confidence)
+    .bind(r.model_version)
+    .bind(case_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

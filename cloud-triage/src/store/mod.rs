@@ -10,16 +10,18 @@
 //!
 //! The case rules are not here but in [`crate::domain`]: the store reads
 //! rows into its types (an unknown stored status or kind is corrupt data),
-//! calls its rules, and writes what they decide. Store modules use each
-//! other without a loop: `rows` and `case_writes` at the bottom, [`sla`]
-//! above them, then [`case_update`], [`linking`] and [`lifecycle`], then
-//! [`ingest`] and [`late_transcript`].
+//! calls its rules, and writes what they decide; the use cases that put a
+//! load, a rule and a save in one transaction are in [`crate::app`]. Store
+//! modules use each other without a loop (`scripts/store_import_loops.py`
+//! checks it): `rows` and `case_writes` at the bottom, [`sla`] above them,
+//! `reassessment` above that, then the others.
 //!
 //! # Layout
 //! - [`error`]: the store's error type, [`StoreError`].
 //! - [`migrations`]: the embedded migration set and its runner.
-//! - [`ingest`]: the one transaction that stores a feedback and opens its case.
-//! - [`late_transcript`]: words the cloud heard in a clip that came in chunks.
+//! - [`ingest`]: the rows a new feedback writes (feedback, link, new case).
+//! - [`late_transcript`]: the rows of words the cloud heard in a clip that
+//!   came in chunks.
 //! - [`audio`]: chunked audio bookkeeping.
 //! - [`downlink`]: the transactional outbox of events for cars.
 //! - [`records`]: the read models the API serves (cases, feedback, counts).
@@ -28,15 +30,21 @@
 //! - `case_writes`: the writes every change shares (history, notification,
 //!   case number, `updated_at_ms`, status, messages to the cars).
 //! - [`lifecycle`], [`sla`]: the 8D plan and the SLA clocks applied to rows.
-//! - [`linking`]: fleet-wide cases, merge and split.
+//! - [`linking`]: fleet linking's rows: candidates, reports, aggregates,
+//!   centroid, knowledge matches.
+//! - `merge_split`, `emerging`: the rows a merge or split and the
+//!   emerging rule read and write.
+//! - `reassessment`: the one apply of a change of severity or category
+//!   (escalate a case that became major, once; re-target its clocks).
 //! - [`rows`]: decoding helpers shared by the reads.
 
 pub mod access;
 pub mod audio;
 pub mod case_update;
-mod case_writes;
+pub(crate) mod case_writes;
 pub mod cases;
 pub mod downlink;
+pub(crate) mod emerging;
 pub mod error;
 pub mod feedback;
 pub mod ingest;
@@ -46,9 +54,11 @@ pub mod late_transcript;
 pub mod lifecycle;
 pub mod linking;
 pub mod losses;
+pub(crate) mod merge_split;
 pub mod metrics;
 pub mod migrations;
 pub mod notifications;
+pub(crate) mod reassessment;
 pub mod records;
 mod rows;
 pub mod sla;
@@ -64,8 +74,7 @@ use uuid::Uuid;
 
 pub use case_update::CaseUpdate;
 pub use error::StoreError;
-pub use ingest::{AudioState, IngestMeta, IngestOutcome, Triaged};
-pub use late_transcript::{LateOutcome, LateTranscript};
+pub use ingest::{AudioState, IngestMeta};
 pub use linking::NotificationEvent;
 pub use records::{
     AsrRecord, AudioInfo, CaseDetail, CaseMatch, CaseQuery, CaseSummary, Consent, Counts,

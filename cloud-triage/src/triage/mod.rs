@@ -8,7 +8,7 @@
 use std::sync::{Arc, RwLock};
 
 use qloop_models::{
-    severity::{self, TelemetryEvidence},
+    severity,
     Classifier, ClassifierConfig, Embedder, ModelError, Taxonomy,
 };
 use qloop_protocol::{FeedbackEnvelope, TelemetrySnapshot};
@@ -136,15 +136,8 @@ impl Triage {
                 .unwrap_or_else(|p| p.into_inner())
                 .predict(v)
         });
-        let evidence = TelemetryEvidence {
-            dtcs: telemetry.dtcs.iter().map(|d| d.code.as_str()).collect(),
-            active_signals: telemetry
-                .signals
-                .iter()
-                .filter(|s| s.samples.iter().any(|x| x.value != 0.0))
-                .map(|s| s.name.as_str())
-                .collect(),
-        };
+        // The one test of an active signal, shared with the case review.
+        let evidence = crate::domain::fleet::severity_review::telemetry_evidence(telemetry);
         let sev = severity::assess(&text, &evidence);
         let (category, best, confidence) = match prediction {
             Some(p) => (p.category, p.best, f64::from(p.confidence)),

@@ -4,8 +4,9 @@
 //! unit vectors, so each rule is tested on its own.
 
 use cloud_triage::{
+    app::ingest::Triaged,
     policy::Policy,
-    store::{CaseMatch, IngestMeta, StoreError, Triaged},
+    store::{CaseMatch, IngestMeta, StoreError},
     triage::Assessment,
 };
 use qloop_protocol::FeedbackEnvelope;
@@ -60,7 +61,7 @@ async fn ingest(
     a: &Assessment,
     matches: &[CaseMatch],
     policy: &Policy,
-) -> cloud_triage::store::IngestOutcome {
+) -> cloud_triage::app::ingest::IngestOutcome {
     let m: IngestMeta = meta(env.captured_at_ms + 1_000);
     db.store
         .ingest_triaged_feedback(
@@ -615,7 +616,7 @@ fn recognised(status: &str) -> cloud_triage::store::AsrRecord {
 /// engineer already categorised keeps the engineer's verdict and only gets
 /// the words; a failed recognition is recorded without words.
 async fn a_late_transcript_triages_its_untouched_case_once(db: &TestDb) {
-    use cloud_triage::store::{CaseUpdate, LateTranscript};
+    use cloud_triage::{app::late_transcript::LateTranscript, store::CaseUpdate};
     let policy = Policy::default();
     let t = CAPTURED_AT_MS;
     let brakes = |tilt| assessment("brakes", "major", direction(0, tilt, 0.2));

@@ -4,9 +4,10 @@
 //! a report that joins, and a transcript that arrives late.
 
 use cloud_triage::{
+    app::{ingest::Triaged, late_transcript::LateTranscript},
     domain::{Severity, SlaMetric},
     policy::Policy,
-    store::{lifecycle::Transition, AsrRecord, CaseDetail, CaseUpdate, LateTranscript, Triaged},
+    store::{lifecycle::Transition, AsrRecord, CaseDetail, CaseUpdate},
     triage::Assessment,
 };
 use serde_json::{json, Map};

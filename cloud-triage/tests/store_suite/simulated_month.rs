@@ -11,8 +11,9 @@ use std::{
 };
 
 use cloud_triage::{
+    app::ingest::Triaged,
     policy::Policy,
-    store::{lifecycle::Transition, AudioState, IngestMeta, Triaged},
+    store::{lifecycle::Transition, AudioState, IngestMeta},
     triage::Assessment,
 };
 use serde_json::{json, Map, Value};

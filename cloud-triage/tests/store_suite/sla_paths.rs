@@ -9,8 +9,9 @@
 //! driven by a clock the test owns instead.
 
 use cloud_triage::{
+    app::ingest::Triaged,
     policy::Policy,
-    store::{lifecycle::Transition, IngestMeta, StoreError, Triaged},
+    store::{lifecycle::Transition, IngestMeta, StoreError},
     triage::Assessment,
 };
 use qloop_protocol::EventKind;

@@ -14,12 +14,14 @@
 //!   emerging issue.
 //! - [`severity_review`]: severity over every report of a case, with
 //!   triage's own test of an active signal.
+//! - [`late_words`]: whether late words may still triage a case.
 //! - [`merge_split`]: what an engineer's merge or split may do and what it
 //!   records.
 //! - [`suggestions`]: the suggested ICA and PCA from the best known issue.
 
 pub mod aggregates;
 pub mod emerging;
+pub mod late_words;
 pub mod merge_split;
 pub mod severity_review;
 pub mod suggestions;

@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use super::{IngestError, IngestHandler, Outcome};
 use crate::{
+    app::{ingest::Triaged, late_transcript::LateTranscript},
     audio::AudioError,
-    store::{LateTranscript, StoreError, Triaged},
+    store::StoreError,
 };
 
 impl IngestHandler {

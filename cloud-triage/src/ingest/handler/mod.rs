@@ -15,9 +15,10 @@ mod checks;
 mod chunked;
 
 use crate::{
+    app::ingest::Triaged,
     audio::{check_wav, AudioError, AudioFiles},
     now_ms,
-    store::{AudioState, IngestMeta, Store, StoreError, Triaged},
+    store::{AudioState, IngestMeta, Store, StoreError},
 };
 
 /// A transient failure: retry, do not acknowledge.
