@@ -10,6 +10,7 @@
 //! - [`outbox`]: the crash-safe on-disk queue (one file per message).
 //! - [`uplink`]: the MQTT event-loop owner: publish, PUBACK, reconnect, downlink.
 //! - [`control`]: the Unix control socket for the voice assistant and HMI.
+//! - [`lock`]: locking the shared outbox and hub so a panic does not poison them.
 //! - [`cmd`]: one module per CLI command; [`cmd::send::send_once`] is the
 //!   in-process entry point for tests and demos.
 //!
@@ -21,6 +22,7 @@ pub mod capture;
 pub mod cmd;
 pub mod config;
 pub mod control;
+pub mod lock;
 pub mod outbox;
 pub mod recorder;
 pub mod telemetry;

@@ -32,6 +32,7 @@ pub use telemetry_source::{NoTelemetry, ReplayTelemetry, TelemetrySource};
 use crate::{
     audio::{load_wav, AudioError, WavClip},
     config::Config,
+    lock::lock_or_recover,
     outbox::{EntryId, OutboxError, SharedOutbox},
 };
 
@@ -180,7 +181,7 @@ impl Capturer {
         // What the draft would send if the agent stopped now must be valid:
         // a draft that cannot become messages is no promise at all.
         into_messages(draft.clone())?;
-        let drafts = self.outbox.lock().expect("outbox lock").drafts().clone();
+        let drafts = lock_or_recover(&self.outbox, "outbox").drafts().clone();
         drafts.write(&draft).map_err(CaptureError::Draft)?;
         Ok(AcceptedCapture {
             feedback_id,
@@ -216,7 +217,7 @@ impl Capturer {
         let entries = {
             // One lock for the commit and the draft's fate, so the uplink
             // cannot deliver (and forget) the chunks before their source is kept.
-            let mut outbox = self.outbox.lock().expect("outbox lock");
+            let mut outbox = lock_or_recover(&self.outbox, "outbox");
             let entries = outbox.commit_all(&messages.messages)?;
             recovery::settle_draft(outbox.drafts(), messages.feedback_id, messages.audio_chunks);
             entries

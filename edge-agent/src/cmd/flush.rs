@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use super::{
-    send::{flush_outbox, open_outbox},
+    send::{flush_outbox, open_outbox_blocking},
     ConnectionArgs,
 };
+use crate::lock::lock_or_recover;
 
 /// Flags of `edge-agent flush`.
 #[derive(Debug, Clone, clap::Args)]
@@ -19,8 +20,8 @@ pub struct FlushArgs {
 /// The `flush` command.
 pub async fn run(args: FlushArgs) -> anyhow::Result<()> {
     let cfg = args.connection.load_config()?;
-    let outbox = open_outbox(&cfg)?;
-    let pending = outbox.lock().expect("outbox lock").len();
+    let outbox = open_outbox_blocking(&cfg).await?;
+    let pending = lock_or_recover(&outbox, "outbox").len();
     let wait = Duration::from_secs(args.connection.wait_ack);
     let report = flush_outbox(&cfg, outbox, wait).await?;
     eprintln!(

@@ -7,11 +7,12 @@ use std::{future::Future, path::Path, sync::Arc, time::Duration};
 use anyhow::Context;
 use tokio::sync::{mpsc, watch};
 
-use super::send::open_outbox;
+use super::send::open_outbox_blocking;
 use crate::{
     capture::{Capturer, NoTelemetry, ReplayTelemetry, TelemetrySource},
     config::Config,
     control::{self, ControlContext, EventHub},
+    lock::lock_or_recover,
     uplink::{self, UplinkSettings},
 };
 
@@ -27,7 +28,7 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
 
 /// Runs the daemon with `cfg` until `shutdown` resolves (injectable for tests).
 pub async fn serve(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let outbox = open_outbox(&cfg)?;
+    let outbox = open_outbox_blocking(&cfg).await?;
     let telemetry: Arc<dyn TelemetrySource> = match ReplayTelemetry::from_config(&cfg.telemetry)
         .context("setting up the telemetry replay")?
     {
@@ -67,7 +68,7 @@ pub async fn serve(cfg: Config, shutdown: impl Future<Output = ()>) -> anyhow::R
     let _ = stop_uplink_tx.send(true);
     uplink.join().await;
     hub_task.abort();
-    let left = outbox.lock().expect("outbox lock").len();
+    let left = lock_or_recover(&outbox, "outbox").len();
     tracing::info!(
         pending = left,
         "edge agent stopped; pending entries stay in the outbox"

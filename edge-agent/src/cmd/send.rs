@@ -15,6 +15,7 @@ use super::ConnectionArgs;
 use crate::{
     capture::{CaptureRequest, Capturer, NoTelemetry, ReplayTelemetry, TelemetrySource},
     config::Config,
+    lock::lock_or_recover,
     outbox::{Outbox, SharedOutbox},
     uplink::{self, UplinkSettings},
 };
@@ -85,7 +86,7 @@ pub async fn send_captures(
     telemetry: Arc<dyn TelemetrySource>,
     wait_ack: Duration,
 ) -> anyhow::Result<SendReport> {
-    let outbox = open_outbox(cfg)?;
+    let outbox = open_outbox_blocking(cfg).await?;
     let capturer = Capturer::new(Arc::new(cfg.clone()), outbox.clone(), telemetry);
     let committed = tokio::task::spawn_blocking(move || {
         requests
@@ -112,7 +113,7 @@ pub fn open_outbox(cfg: &Config) -> anyhow::Result<SharedOutbox> {
     .with_context(|| format!("opening outbox {}", cfg.outbox.dir.display()))?;
     tracing::info!(?recovery, dir = %cfg.outbox.dir.display(), "outbox opened");
     {
-        let mut open = outbox.lock().expect("outbox lock");
+        let mut open = lock_or_recover(&outbox, "outbox");
         let now = crate::capture::now_ms();
         let drafts = crate::capture::finish_drafts(&mut open, now)
             .context("finishing the captures the agent stopped in")?;
@@ -130,6 +131,15 @@ pub fn open_outbox(cfg: &Config) -> anyhow::Result<SharedOutbox> {
         }
     }
     Ok(outbox)
+}
+
+/// [`open_outbox`] on a blocking thread, for async callers: opening reads
+/// every record and finishing drafts fsyncs.
+pub(crate) async fn open_outbox_blocking(cfg: &Config) -> anyhow::Result<SharedOutbox> {
+    let cfg = cfg.clone();
+    tokio::task::spawn_blocking(move || open_outbox(&cfg))
+        .await
+        .context("outbox open task")?
 }
 
 /// Publishes everything in `outbox`; fails when not all is acknowledged in time.
@@ -155,7 +165,7 @@ pub async fn flush_outbox(
     let _ = stop_tx.send(());
     handle.join().await;
     let status = watch.borrow().clone();
-    let left = outbox.lock().expect("outbox lock").len();
+    let left = lock_or_recover(&outbox, "outbox").len();
     if !emptied {
         bail!(
             "timed out after {} s: {left} outbox entries still unacknowledged (broker {}, connected: {}, last error: {})",

@@ -15,7 +15,7 @@ use super::{
     messages::{parse_trigger_kind, ControlReply, ControlRequest},
     ControlContext,
 };
-use crate::capture::CaptureRequest;
+use crate::{capture::CaptureRequest, lock::lock_or_recover};
 
 /// One connected client.
 pub struct Session {
@@ -55,7 +55,7 @@ impl Session {
             let reply = match read {
                 Ok(LineRead::Line(line)) if line.trim().is_empty() => continue,
                 Ok(LineRead::Line(line)) => match serde_json::from_str::<ControlRequest>(&line) {
-                    Ok(request) => self.handle(request, &out_tx, &session_end),
+                    Ok(request) => self.handle(request, &out_tx, &session_end).await,
                     Err(e) => Some(error(format!("bad request: {e}"))),
                 },
                 Ok(LineRead::TooLong(n)) => Some(error(format!(
@@ -76,7 +76,7 @@ impl Session {
         }
     }
 
-    fn handle(
+    async fn handle(
         &self,
         request: ControlRequest,
         out: &mpsc::Sender<ControlReply>,
@@ -85,7 +85,13 @@ impl Session {
         match request {
             ControlRequest::Status => Some(self.status()),
             ControlRequest::Subscribe => {
-                let (backlog, receiver) = self.context.hub.subscribe();
+                // Subscribing commits a receipt per held event (fsync).
+                let hub = self.context.hub.clone();
+                let (backlog, receiver) =
+                    match tokio::task::spawn_blocking(move || hub.subscribe()).await {
+                        Ok(subscribed) => subscribed,
+                        Err(e) => return Some(error(format!("subscribe task failed: {e}"))),
+                    };
                 let out = out.clone();
                 let ends = (self.stop.clone(), session_end.clone());
                 tokio::spawn(forward_events(backlog, receiver, out, ends));
@@ -95,7 +101,7 @@ impl Session {
                 case_number,
                 score,
                 comment,
-            } => Some(self.satisfaction(case_number, score, comment)),
+            } => Some(self.satisfaction(case_number, score, comment).await),
             ControlRequest::Trigger {
                 transcript,
                 confidence,
@@ -125,8 +131,14 @@ impl Session {
         }
     }
 
-    /// Checks the answer, commits it to the outbox and wakes the uplink.
-    fn satisfaction(&self, case_number: i64, score: u8, comment: Option<String>) -> ControlReply {
+    /// Checks the answer, commits it to the outbox (on a blocking thread:
+    /// the commit fsyncs) and wakes the uplink.
+    async fn satisfaction(
+        &self,
+        case_number: i64,
+        score: u8,
+        comment: Option<String>,
+    ) -> ControlReply {
         let reply = qloop_protocol::SatisfactionReply {
             vin: self.context.hub.vin().to_string(),
             case_number,
@@ -140,23 +152,23 @@ impl Session {
             return error(e.to_string());
         }
         let message = qloop_protocol::encode(&qloop_protocol::Message::Satisfaction(reply));
-        let committed = self
-            .context
-            .outbox
-            .lock()
-            .expect("outbox lock")
-            .commit(&message);
+        let outbox = self.context.outbox.clone();
+        let committed = tokio::task::spawn_blocking(move || {
+            lock_or_recover(&outbox, "outbox").commit(&message)
+        })
+        .await;
         match committed {
-            Ok(_) => {
+            Ok(Ok(_)) => {
                 self.context.wake.notify_one();
                 ControlReply::SatisfactionStored { case_number }
             }
+            Ok(Err(e)) => error(format!("cannot store the answer: {e}")),
             Err(e) => error(format!("cannot store the answer: {e}")),
         }
     }
 
     fn status(&self) -> ControlReply {
-        let stats = self.context.outbox.lock().expect("outbox lock").stats();
+        let stats = lock_or_recover(&self.context.outbox, "outbox").stats();
         let uplink = self.context.uplink_status.borrow().clone();
         ControlReply::Status {
             outbox_entries: stats.entries,

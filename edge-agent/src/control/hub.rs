@@ -16,7 +16,9 @@ use qloop_protocol::VehicleEvent;
 use tokio::sync::{broadcast, mpsc, Notify};
 
 use super::messages::EventView;
-use crate::{capture::now_ms, outbox::SharedOutbox, uplink::downlink::receipt_message};
+use crate::{
+    capture::now_ms, lock::lock_or_recover, outbox::SharedOutbox, uplink::downlink::receipt_message,
+};
 
 /// Events held while no HMI client is subscribed.
 pub const MAX_HELD_EVENTS: usize = 64;
@@ -51,7 +53,7 @@ impl EventHub {
 
     /// Delivers one event to subscribers, or holds it.
     pub fn deliver(&self, event: VehicleEvent) {
-        let mut held = self.held.lock().expect("hub lock");
+        let mut held = lock_or_recover(&self.held, "hub");
         if self.sender.send(EventView::from(&event)).is_ok() {
             drop(held);
             self.commit_receipt(&event);
@@ -68,7 +70,7 @@ impl EventHub {
     /// Subscribes a client: returns the events held for it and a receiver
     /// for the ones to come. Receipts for the held events are committed.
     pub fn subscribe(&self) -> (Vec<EventView>, broadcast::Receiver<EventView>) {
-        let mut held = self.held.lock().expect("hub lock");
+        let mut held = lock_or_recover(&self.held, "hub");
         let receiver = self.sender.subscribe();
         let backlog: Vec<VehicleEvent> = held.drain(..).collect();
         drop(held);
@@ -78,16 +80,21 @@ impl EventHub {
         (backlog.iter().map(EventView::from).collect(), receiver)
     }
 
-    /// Feeds the hub from the uplink's event channel until it closes.
+    /// Feeds the hub from the uplink's event channel until it closes. Each
+    /// event is delivered on a blocking thread (its receipt is fsynced), one
+    /// at a time and in order.
     pub async fn run(self, mut events: mpsc::Receiver<VehicleEvent>) {
         while let Some(event) = events.recv().await {
-            self.deliver(event);
+            let hub = self.clone();
+            if let Err(e) = tokio::task::spawn_blocking(move || hub.deliver(event)).await {
+                tracing::error!(error = %e, "event delivery failed");
+            }
         }
     }
 
     fn commit_receipt(&self, event: &VehicleEvent) {
         let receipt = receipt_message(&self.vin, event, now_ms());
-        match self.outbox.lock().expect("outbox lock").commit(&receipt) {
+        match lock_or_recover(&self.outbox, "outbox").commit(&receipt) {
             Ok(id) => tracing::info!(event_id = %event.event_id, ?id, "receipt queued"),
             Err(e) => {
                 tracing::error!(event_id = %event.event_id, error = %e, "cannot queue receipt")

@@ -21,7 +21,10 @@ use rumqttc::{AsyncClient, Event, EventLoop, Incoming, MqttOptions, Outgoing, Qo
 use tokio::sync::{mpsc, watch, Notify};
 
 use super::{downlink, UplinkSettings, UplinkStatus};
-use crate::outbox::{EntryId, OutboxError, SharedOutbox};
+use crate::{
+    lock::lock_or_recover,
+    outbox::{EntryId, OutboxError, SharedOutbox},
+};
 
 /// The event-loop owner and its delivery bookkeeping.
 pub struct Connection {
@@ -88,11 +91,11 @@ impl Connection {
                 _ = &mut shutdown => break,
                 _ = self.wake.notified() => {
                     if self.status.borrow().connected {
-                        self.publish_pending();
+                        self.publish_pending().await;
                     }
                 }
                 polled = self.event_loop.poll() => match polled {
-                    Ok(event) => self.on_event(event),
+                    Ok(event) => self.on_event(event).await,
                     Err(error) => {
                         self.on_error(error.to_string());
                         let delay = self.backoff.next_delay();
@@ -108,7 +111,7 @@ impl Connection {
         self.disconnect().await;
     }
 
-    fn on_event(&mut self, event: Event) {
+    async fn on_event(&mut self, event: Event) {
         match event {
             Event::Incoming(Incoming::ConnAck(ack)) => {
                 tracing::info!(code = ?ack.code, "MQTT connected");
@@ -124,7 +127,7 @@ impl Connection {
                 {
                     tracing::error!(error = %e, "cannot subscribe to the events topic");
                 }
-                self.publish_pending();
+                self.publish_pending().await;
             }
             Event::Outgoing(Outgoing::Publish(pkid)) => match self.awaiting_pkid.pop_front() {
                 Some(id) => {
@@ -138,7 +141,7 @@ impl Connection {
                     self.in_flight.remove(&id);
                 }
             }
-            Event::Incoming(Incoming::PubAck(ack)) => self.on_puback(ack.pkid),
+            Event::Incoming(Incoming::PubAck(ack)) => self.on_puback(ack.pkid).await,
             Event::Incoming(Incoming::Publish(publish)) => {
                 if publish.topic == self.events_topic {
                     downlink::forward_event(&publish.payload, self.events.as_ref());
@@ -150,18 +153,24 @@ impl Connection {
         }
     }
 
-    fn on_puback(&mut self, pkid: u16) {
+    /// Deletes the acknowledged entry (on a blocking thread: the delete is
+    /// made durable by a directory fsync), then publishes what is next.
+    async fn on_puback(&mut self, pkid: u16) {
         let Some(id) = self.by_pkid.remove(&pkid) else {
             tracing::debug!(pkid, "PUBACK for an unknown packet id");
             return;
         };
         self.in_flight.remove(&id);
-        let removed = self.outbox.lock().expect("outbox lock").remove(id);
+        let outbox = self.outbox.clone();
+        let removed =
+            tokio::task::spawn_blocking(move || lock_or_recover(&outbox, "outbox").remove(id))
+                .await;
         match removed {
-            Ok(_) => self.status.send_modify(|s| s.acknowledged += 1),
-            Err(e) => tracing::error!(?id, error = %e, "cannot delete acknowledged entry"),
+            Ok(Ok(_)) => self.status.send_modify(|s| s.acknowledged += 1),
+            Ok(Err(e)) => tracing::error!(?id, error = %e, "cannot delete acknowledged entry"),
+            Err(e) => tracing::error!(?id, error = %e, "outbox delete task failed"),
         }
-        self.publish_pending();
+        self.publish_pending().await;
     }
 
     fn on_error(&mut self, error: String) {
@@ -179,27 +188,26 @@ impl Connection {
     }
 
     /// Hands the oldest unsent entries to rumqttc, up to the in-flight limit.
-    fn publish_pending(&mut self) {
+    /// The outbox is read (and losses reported) on a blocking thread.
+    async fn publish_pending(&mut self) {
         let room = self.max_inflight.saturating_sub(self.in_flight.len());
         if room == 0 {
             return;
         }
-        let mut outbox = self.outbox.lock().expect("outbox lock");
-        let next: Vec<EntryId> = outbox
-            .pending()
-            .filter(|id| !self.in_flight.contains(id))
-            .take(room)
-            .collect();
-        for id in next {
-            let bytes = match outbox.read(id) {
-                Ok(bytes) => bytes,
-                // Quarantined and logged; reported to the cloud below.
-                Err(OutboxError::Corrupt { .. }) => continue,
-                Err(e) => {
-                    tracing::error!(?id, error = %e, "cannot read outbox entry");
-                    continue;
-                }
-            };
+        let outbox = self.outbox.clone();
+        let in_flight = self.in_flight.clone();
+        let vin = self.vin.clone();
+        let next =
+            tokio::task::spawn_blocking(move || next_to_publish(&outbox, &in_flight, room, &vin))
+                .await;
+        let next = match next {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox read task failed");
+                return;
+            }
+        };
+        for (id, bytes) in next.entries {
             let topic = self.feedback_topic.clone();
             match self
                 .client
@@ -216,12 +224,9 @@ impl Connection {
                 }
             }
         }
-        if !outbox.unreported_losses().is_empty() {
-            match outbox.report_losses(&self.vin, crate::capture::now_ms()) {
-                // The reports (and any resent chunk) go out on the next pass.
-                Ok(_) => self.wake.notify_one(),
-                Err(e) => tracing::error!(error = %e, "outbox losses not yet reported"),
-            }
+        if next.losses_reported {
+            // The reports (and any resent chunk) go out on the next pass.
+            self.wake.notify_one();
         }
     }
 
@@ -243,5 +248,49 @@ impl Connection {
         })
         .await;
         self.status.send_modify(|s| s.connected = false);
+    }
+}
+
+/// What [`next_to_publish`] read from the outbox.
+struct NextEntries {
+    /// The oldest entries not in flight, with their message bytes.
+    entries: Vec<(EntryId, Vec<u8>)>,
+    /// Loss reports were committed: another pass should publish them.
+    losses_reported: bool,
+}
+
+/// Reads up to `room` of the oldest entries not in `in_flight` and commits
+/// reports of any records lost. Blocking file I/O: run on a blocking thread.
+fn next_to_publish(
+    outbox: &SharedOutbox,
+    in_flight: &HashSet<EntryId>,
+    room: usize,
+    vin: &str,
+) -> NextEntries {
+    let mut outbox = lock_or_recover(outbox, "outbox");
+    let ids: Vec<EntryId> = outbox
+        .pending()
+        .filter(|id| !in_flight.contains(id))
+        .take(room)
+        .collect();
+    let mut entries = Vec::with_capacity(ids.len());
+    for id in ids {
+        match outbox.read(id) {
+            Ok(bytes) => entries.push((id, bytes)),
+            // Quarantined and logged; reported to the cloud below.
+            Err(OutboxError::Corrupt { .. }) => {}
+            Err(e) => tracing::error!(?id, error = %e, "cannot read outbox entry"),
+        }
+    }
+    let mut losses_reported = false;
+    if !outbox.unreported_losses().is_empty() {
+        match outbox.report_losses(vin, crate::capture::now_ms()) {
+            Ok(_) => losses_reported = true,
+            Err(e) => tracing::error!(error = %e, "outbox losses not yet reported"),
+        }
+    }
+    NextEntries {
+        entries,
+        losses_reported,
     }
 }

@@ -24,7 +24,7 @@ use tokio::{
 
 pub use options::{BrokerUrl, MAX_PACKET_BYTES};
 
-use crate::{config::BrokerConfig, outbox::SharedOutbox};
+use crate::{config::BrokerConfig, lock::lock_or_recover, outbox::SharedOutbox};
 
 /// Errors of the uplink layer.
 #[derive(Debug, Error)]
@@ -104,7 +104,7 @@ impl UplinkHandle {
     /// Returns whether it emptied.
     pub async fn wait_until_empty(&self, outbox: &SharedOutbox, timeout: Duration) -> bool {
         let mut status = self.status.clone();
-        let is_empty = || outbox.lock().expect("outbox lock").is_empty();
+        let is_empty = || lock_or_recover(outbox, "outbox").is_empty();
         tokio::time::timeout(timeout, async {
             while !is_empty() {
                 if status.changed().await.is_err() {
