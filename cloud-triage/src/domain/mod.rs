@@ -10,12 +10,16 @@
 //! - [`fields`]: the case fields engineers may set and the check of each value.
 //! - [`lifecycle`]: the 8D state machine as a plan: transitions, required
 //!   fields, and the effects of each (clocks, messages, follow-ups).
+//! - [`patch`]: an engineer's direct change to a case's fields.
 //! - [`calendar`]: working time (24x7 or business hours with holidays).
 //! - [`sla_policy`]: SLA targets by severity and category.
 //! - [`clocks`]: an SLA clock's rules: due, paused, stopped, breached,
 //!   imminent, unresolved after N working days, and its reading.
 //! - [`escalation`]: what a change of severity or category does (escalate a
 //!   case that became major, once; re-target its open clocks).
+//! - [`escalation_record`]: what a raised escalation records (its key, the
+//!   history line, the notification event).
+//! - [`sla_tick`]: one pass of the SLA scheduler as a plan.
 //! - [`texts`]: case titles and what the driver's car is told.
 //! - [`fleet`]: fleet-wide cases: aggregates, the emerging rule, the
 //!   severity review, merge and split plans, suggested ICA/PCA.
@@ -23,11 +27,14 @@
 pub mod calendar;
 pub mod clocks;
 pub mod escalation;
+pub mod escalation_record;
 pub mod fields;
 pub mod fleet;
 pub mod kinds;
 pub mod lifecycle;
+pub mod patch;
 pub mod sla_policy;
+pub mod sla_tick;
 pub mod texts;
 
 pub use kinds::{
