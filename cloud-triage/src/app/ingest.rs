@@ -175,20 +175,33 @@ async fn ingest(
                     .await?;
         }
     }
-    let event = VehicleEvent {
-        event_id: Uuid::now_v7(),
-        feedback_id: Some(env.feedback_id),
-        case_number: Some(case_id),
-        kind: EventKind::Received,
-        message: texts::received(case_id, outcome.linked.is_some()),
-        sent_at_ms: now,
-    };
-    downlink::queue_event(&mut tx, &env.vehicle.vin, &event).await?;
+    let event = queue_receipt(&mut tx, env, case_id, outcome.linked.is_some(), now).await?;
     tx.commit().await?;
     tracing::debug!(feedback_id = %env.feedback_id, case = case_id, linked = ?outcome.linked, "feedback committed");
     outcome.created = true;
     outcome.event = Some(event);
     Ok(outcome)
+}
+
+/// Queues the car's receipt for a new feedback: its case number, and
+/// whether it joined a case engineers already work on.
+async fn queue_receipt(
+    tx: &mut Tx,
+    env: &FeedbackEnvelope,
+    case_id: i64,
+    joined: bool,
+    now: i64,
+) -> Result<VehicleEvent, StoreError> {
+    let event = VehicleEvent {
+        event_id: Uuid::now_v7(),
+        feedback_id: Some(env.feedback_id),
+        case_number: Some(case_id),
+        kind: EventKind::Received,
+        message: texts::received(case_id, joined),
+        sent_at_ms: now,
+    };
+    downlink::queue_event(tx, &env.vehicle.vin, &event).await?;
+    Ok(event)
 }
 
 /// The open case a feedback joins, and how similar it is.

@@ -158,24 +158,7 @@ pub(crate) async fn insert_feedback(
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let telemetry =
         serde_json::to_string(&env.telemetry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let (audio_status, audio_path, audio_bytes, audio_chunks) = match &meta.audio {
-        AudioState::None => (AudioStatus::NoAudio, None, None, None),
-        AudioState::Stored { path, bytes } => (
-            AudioStatus::Complete,
-            Some(path.as_str()),
-            Some(to_bigint(*bytes)),
-            None,
-        ),
-        AudioState::Pending {
-            chunks,
-            total_bytes,
-        } => (
-            AudioStatus::Partial,
-            None,
-            Some(i64::from(*total_bytes)),
-            Some(i64::from(*chunks)),
-        ),
-    };
+    let (audio_status, audio_path, audio_bytes, audio_chunks) = audio_columns(&meta.audio);
     let clip = env.audio.as_ref();
     let asr = meta.asr.as_ref();
     let crc32 = match clip.map(|a| &a.payload) {
@@ -269,4 +252,26 @@ pub(crate) async fn existing_case(tx: &mut Tx, feedback_id: Uuid) -> Result<i64,
     row.try_get::<Option<i64>, _>("case_id")?.ok_or_else(|| {
         StoreError::Corrupt(format!("feedback {feedback_id} is stored without a case"))
     })
+}
+
+/// The audio columns of a feedback row: status, path, bytes and chunks.
+fn audio_columns(audio: &AudioState) -> (AudioStatus, Option<&str>, Option<i64>, Option<i64>) {
+    match audio {
+        AudioState::None => (AudioStatus::NoAudio, None, None, None),
+        AudioState::Stored { path, bytes } => (
+            AudioStatus::Complete,
+            Some(path.as_str()),
+            Some(to_bigint(*bytes)),
+            None,
+        ),
+        AudioState::Pending {
+            chunks,
+            total_bytes,
+        } => (
+            AudioStatus::Partial,
+            None,
+            Some(i64::from(*total_bytes)),
+            Some(i64::from(*chunks)),
+        ),
+    }
 }
