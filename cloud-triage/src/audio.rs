@@ -70,6 +70,25 @@ impl AudioFiles {
         })
     }
 
+    /// Runs `work` on a clone of this directory on a blocking thread: every
+    /// method here reads or fsyncs files, so async code (the ingest
+    /// handlers) calls them through this. A panic in `work` is resumed here.
+    pub async fn blocking<T, F>(&self, work: F) -> Result<T, AudioError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AudioFiles) -> Result<T, AudioError> + Send + 'static,
+    {
+        let files = self.clone();
+        match tokio::task::spawn_blocking(move || work(&files)).await {
+            Ok(done) => done,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(AudioError::Io {
+                path: self.dir.clone(),
+                source: std::io::Error::other(e),
+            }),
+        }
+    }
+
     /// Holds off other writers and assemblers of `feedback_id`'s chunks.
     /// Taken by synchronous code only, never across an `.await`.
     fn lock(&self, feedback_id: Uuid) -> MutexGuard<'_, ()> {

@@ -17,16 +17,19 @@ impl IngestHandler {
     /// Stores one audio chunk, assembles the clip when it is whole, and
     /// transcribes it then.
     pub(super) async fn chunk(&self, chunk: AudioChunk, now: i64) -> Result<Outcome, IngestError> {
+        let (id, index, len) = (chunk.feedback_id, chunk.index, chunk.data.len() as u64);
+        let data = chunk.data;
         let path = self
             .audio
-            .write_chunk(chunk.feedback_id, chunk.index, &chunk.data)?;
+            .blocking(move |files| files.write_chunk(id, index, &data))
+            .await?;
         self.store
             .record_audio_chunk(
                 chunk.feedback_id,
                 chunk.index,
                 chunk.total,
                 &path.display().to_string(),
-                chunk.data.len() as u64,
+                len,
                 now,
             )
             .await?;
@@ -67,10 +70,12 @@ impl IngestHandler {
         ) else {
             return Ok(());
         };
-        let wav = std::fs::read(path).map_err(|source| AudioError::Io {
-            path: path.into(),
-            source,
-        })?;
+        let wav = tokio::fs::read(path)
+            .await
+            .map_err(|source| AudioError::Io {
+                path: path.into(),
+                source,
+            })?;
         let (record, words) = asr
             .transcribe_clip(wav, &fb.locale, head_unit.as_ref())
             .await;
@@ -145,10 +150,12 @@ impl IngestHandler {
             total_bytes,
             crc32,
         };
-        match self
+        let limits = self.limits.clone();
+        let assembled = self
             .audio
-            .assemble(feedback_id, &payload, &paths, &self.limits)
-        {
+            .blocking(move |files| files.assemble(feedback_id, &payload, &paths, &limits))
+            .await;
+        match assembled {
             Ok((path, bytes)) => {
                 self.store
                     .set_audio(

@@ -176,7 +176,7 @@ impl IngestHandler {
         len: usize,
         now: i64,
     ) -> Result<Outcome, IngestError> {
-        let audio = self.store_audio(&env)?;
+        let audio = self.store_audio(&env).await?;
         // The driver's words before triage: the cloud transcribes a clip the
         // head unit did not (or did poorly). A redelivered duplicate is
         // transcribed again and then found stored; that costs time, not data.
@@ -241,12 +241,16 @@ impl IngestHandler {
 
     /// Stores an inline clip that is a valid WAV file (a bad one is dropped:
     /// the words and telemetry still count); a chunked clip is pending.
-    fn store_audio(&self, env: &FeedbackEnvelope) -> Result<AudioState, IngestError> {
+    async fn store_audio(&self, env: &FeedbackEnvelope) -> Result<AudioState, IngestError> {
         let state = match env.audio.as_ref().map(|a| &a.payload) {
             None => AudioState::None,
             Some(AudioPayload::Inline(bytes)) => match check_wav(env.feedback_id, bytes) {
                 Ok(()) => {
-                    let path = self.audio.write_clip(env.feedback_id, bytes)?;
+                    let (id, clip) = (env.feedback_id, bytes.clone());
+                    let path = self
+                        .audio
+                        .blocking(move |files| files.write_clip(id, &clip))
+                        .await?;
                     AudioState::Stored {
                         path: path.display().to_string(),
                         bytes: bytes.len() as u64,
