@@ -21,6 +21,8 @@
 //!   history line, the notification event).
 //! - [`sla_tick`]: one pass of the SLA scheduler as a plan.
 //! - [`texts`]: case titles and what the driver's car is told.
+//! - [`metrics`]: what operators watch: response times, breach rates,
+//!   closure and reopen rates, the backlog.
 //! - [`fleet`]: fleet-wide cases: aggregates, the emerging rule, the
 //!   severity review, merge and split plans, suggested ICA/PCA.
 
@@ -32,6 +34,7 @@ pub mod fields;
 pub mod fleet;
 pub mod kinds;
 pub mod lifecycle;
+pub mod metrics;
 pub mod patch;
 pub mod sla_policy;
 pub mod sla_tick;
