@@ -19,6 +19,8 @@
 //! - [`service`]: wires everything together with an injectable shutdown.
 //! - [`cmd`]: one file per command-line subcommand.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod app;
 pub mod asr;

@@ -1,5 +1,7 @@
 //! The `cloud-triage` binary: parses the command line and runs a subcommand.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 
 use cloud_triage::cmd::{demo, knowledge, serve, triage, Cli, Command};

@@ -17,6 +17,8 @@
 //! Data path: trigger → [`capture`] → [`outbox::Outbox::commit_all`] →
 //! [`uplink`] publish (QoS 1) → PUBACK → [`outbox::Outbox::remove`].
 
+#![forbid(unsafe_code)]
+
 pub mod audio;
 pub mod capture;
 pub mod cmd;

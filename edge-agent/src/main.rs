@@ -1,6 +1,8 @@
 //! `edge-agent`: the command-line entry point. Logs go to stderr (filter
 //! with `RUST_LOG`, default `info`); the commands live in `edge_agent::cmd`.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 use edge_agent::cmd::Cli;
 use tracing_subscriber::EnvFilter;

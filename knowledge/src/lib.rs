@@ -14,6 +14,8 @@
 //! - [`vectors`]: embeddings beside the index, brute-force cosine search.
 //! - [`error`]: what can go wrong, split into the caller's fault and ours.
 
+#![forbid(unsafe_code)]
+
 pub mod error;
 pub mod eval;
 pub mod hybrid;

@@ -19,6 +19,8 @@
 //! Decoding never panics, refuses input over [`MAX_MESSAGE_BYTES`], and never
 //! allocates more than [`codec::MAX_DECODE_ALLOCATION_BYTES`] for one field.
 
+#![forbid(unsafe_code)]
+
 pub mod chunk;
 pub mod codec;
 pub mod envelope;

@@ -1,6 +1,8 @@
 //! Helpers shared by qloop's end-to-end tests: where the shared data is,
 //! whether optional services are reachable, and how to skip honestly.
 
+#![forbid(unsafe_code)]
+
 pub mod fleet;
 
 use std::{
