@@ -1,19 +1,18 @@
-//! Engineers working a case: routing and the 8D fields, each change
-//! recorded in the append-only `case_history`.
-//!
-//! Which columns can be set and what each accepts is
-//! [`crate::domain::fields`]; here they are written. Updates are
-//! optimistic: a caller that read the case at `updated_at_ms = T` passes
-//! `T` and gets [`StoreError::Conflict`] if someone changed it since. The
-//! first statement of the transaction bumps `updated_at_ms` (strictly
-//! increasing), which takes the row's write lock on both backends before
-//! anything is read, so concurrent updaters are serialised.
+//! A case's editable fields in the database: each checked change written
+//! with its entry in the append-only `case_history`, and a change of
+//! severity or category reassessed. Which columns can be set and what each
+//! accepts is [`crate::domain::fields`]; the use case (`PATCH`) is
+//! [`crate::app::patch`].
 
 use serde_json::Value;
 use sqlx::{Any, Row, Transaction};
 
-use super::{case_writes, records::CaseDetail, Store, StoreError};
-use crate::domain::fields::{check_changes, FieldChange, FieldKind, FieldValue};
+use super::{
+    case_writes,
+    reassessment::{self, Why},
+    StoreError,
+};
+use crate::domain::fields::{FieldChange, FieldKind, FieldValue};
 use crate::sla::SlaPolicy;
 
 /// A change to a case: who makes it, what they last saw, and the fields to set.
@@ -28,58 +27,22 @@ pub struct CaseUpdate {
     pub set: serde_json::Map<String, Value>,
 }
 
-impl Store {
-    /// Applies `update` to case `id` at `at_ms`, recording each changed field in its history.
-    pub async fn update_case(
-        &self,
-        id: i64,
-        update: &CaseUpdate,
-        at_ms: i64,
-    ) -> Result<CaseDetail, StoreError> {
-        if update.actor.trim().is_empty() || update.actor.chars().count() > 200 {
-            return Err(StoreError::Invalid(
-                "actor: must be 1 to 200 characters".into(),
-            ));
-        }
-        if update.set.is_empty() {
-            return Err(StoreError::Invalid("set: names no field to change".into()));
-        }
-        let changes = check_changes(&update.set, self.taxonomy())?;
-
-        let (_gate, mut tx) = self.begin_write().await?;
-        if !case_writes::bump_updated(&mut tx, id, at_ms, update.expected_updated_at_ms).await? {
-            let exists = sqlx::query("SELECT id FROM cases WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                Some(_) => StoreError::Conflict(format!(
-                    "case {id} changed since it was read; reload and retry"
-                )),
-                None => StoreError::NotFound,
-            });
-        }
-        let policy = self.policy();
-        write_fields(
-            &mut tx,
-            id,
-            update.actor.trim(),
-            &changes,
-            &policy.sla,
-            at_ms,
-        )
-        .await?;
-        if update.set.contains_key("department") {
-            super::sla::stop_route_if_routed(&mut tx, id, at_ms).await?;
-        }
-        tx.commit().await?;
-        self.get_case(id).await?.ok_or(StoreError::NotFound)
-    }
+/// Whether case `id` exists.
+pub(crate) async fn exists(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query("SELECT id FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some())
 }
 
 /// Writes checked changes to case `id` with their history and what they
-/// imply: a case whose severity or category changed is reassessed (escalated
-/// once when it became major; its open clocks re-targeted) under `sla`.
+/// imply: a case whose severity or category changed is reassessed on the one
+/// path every change takes ([`reassessment::reassess_from`]: escalated once
+/// when it became major, its open clocks re-targeted) under `sla`.
 pub(crate) async fn write_fields(
     tx: &mut Transaction<'static, Any>,
     id: i64,
@@ -99,17 +62,8 @@ pub(crate) async fn write_fields(
     apply_changes(tx, id, actor, changes, at_ms).await?;
     if let Some((severity, category)) = before {
         let reason = format!("set by {actor}");
-        super::sla::reassess(
-            tx,
-            id,
-            (severity, &category),
-            actor,
-            &reason,
-            &reason,
-            sla,
-            at_ms,
-        )
-        .await?;
+        let why = Why::same(actor, &reason);
+        reassessment::reassess_from(tx, id, (severity, &category), why, sla, at_ms).await?;
     }
     Ok(())
 }

@@ -7,8 +7,10 @@
 //!
 //! # Layout
 //! - this file: the graph, the required fields, the case's state.
-//! - [`planning`]: the effects, and the plans of a transition, an update to
-//!   the driver and a satisfaction answer.
+//! - [`planning`]: the effects, and the plans of a transition and an update
+//!   to the driver.
+//! - [`follow_ups`]: the questions after a resolution and the driver's
+//!   satisfaction answer.
 //!
 //! new → acknowledged → contained → root_cause_found →
 //! corrective_action_implemented → effectiveness_verified → follow_up →
@@ -16,6 +18,7 @@
 //! state it left), reopened (an unsatisfied driver; the loop repeats),
 //! merged (by a merge) and cancelled.
 
+mod follow_ups;
 mod planning;
 #[cfg(test)]
 mod tests;
@@ -30,6 +33,7 @@ use super::{
     sla_policy::SlaPolicy,
 };
 
+pub use follow_ups::{follow_up_due_ms, plan_follow_up, plan_satisfaction, ASKS_FOLLOW_UPS};
 pub use planning::{
     after_satisfaction, check_actor, check_answer, check_awaiting_satisfaction, check_texts,
     check_update_message, plan, plan_update, satisfaction_note, Effect,

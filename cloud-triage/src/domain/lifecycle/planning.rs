@@ -85,6 +85,25 @@ pub enum Effect {
         /// Its target, ms.
         target_ms: i64,
     },
+    /// Mark the case changed now (`updated_at_ms`), for a change that
+    /// did not start by taking the case's row.
+    MarkChanged,
+    /// Record the driver's satisfaction answer.
+    RecordSatisfaction {
+        /// 1 to 5.
+        score: i64,
+        /// What they said, if anything.
+        comment: Option<String>,
+    },
+    /// Mark the follow-up questions due by now answered.
+    AnswerFollowUps,
+    /// Mark the follow-up question of `day` in resolution cycle `cycle` sent.
+    MarkFollowUpSent {
+        /// The resolution cycle.
+        cycle: i64,
+        /// The day after resolution it asks on.
+        day: i64,
+    },
 }
 
 /// Checks an actor's name; returns it trimmed.
