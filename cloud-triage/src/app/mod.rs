@@ -14,6 +14,12 @@
 //!   issue or open its case, and queue the car's receipt.
 //! - [`late_transcript`]: the cloud's words for a clip that came in chunks.
 //! - [`merge`], [`split`]: an engineer's merge and split of fleet cases.
+//! - [`transition`], [`patch`], [`send_update`]: an engineer moves a case
+//!   through its 8D lifecycle, changes its fields, tells the driver how it
+//!   is going.
+//! - [`satisfaction`]: the driver's answer closes or reopens a case.
+//! - [`sla_tick`]: one pass of the SLA scheduler (breaches, escalations,
+//!   follow-up questions).
 //! - [`fleet`]: the steps these share (aggregates, centroid, linking,
 //!   emerging, suggested fixes).
 
