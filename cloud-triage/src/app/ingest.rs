@@ -17,7 +17,7 @@ use super::fleet;
 use crate::{
     domain::{
         escalation,
-        fleet::{aggregates::Report, model_family, DIM},
+        fleet::{aggregates::Report, may_link, model_family, DIM},
         texts::{self, case_title},
         NotificationKind, Severity,
     },
@@ -135,7 +135,7 @@ async fn ingest(
     losses::mark_audio_incomplete_if_lost(&mut tx, env.feedback_id).await?;
     let now = meta.received_at_ms;
     let decision = match (triage, vector) {
-        (Some(t), Some(v)) if t.assessment.category != qloop_models::NEEDS_HUMAN_TRIAGE => {
+        (Some(t), Some(v)) if may_link(&t.assessment.category) => {
             linking::lock_linking(&mut tx).await?;
             let family = model_family(&env.vehicle.model);
             let new = NewFeedback {

@@ -22,7 +22,7 @@ use crate::{
             late_words::{
                 category_history, major_detail, may_retriage, own_doc_id, transcript_history,
             },
-            model_family, DIM,
+            may_link, model_family, DIM,
         },
         texts::{case_title, UNTITLED},
         AsrStatus, Severity,
@@ -150,10 +150,7 @@ async fn retriage(
 ) -> Result<Option<(i64, f32)>, StoreError> {
     let (a, case_id) = (t.assessment, words.stored.case_id);
     let mut same_issue_as = None;
-    if let Some(v) = words
-        .vector
-        .filter(|_| a.category != qloop_models::NEEDS_HUMAN_TRIAGE)
-    {
+    if let Some(v) = words.vector.filter(|_| may_link(&a.category)) {
         linking::lock_linking(tx).await?;
         let family = model_family(&words.stored.model);
         let new = NewFeedback {

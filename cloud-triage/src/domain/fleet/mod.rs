@@ -43,6 +43,13 @@ pub fn model_family(model: &str) -> String {
         .to_uppercase()
 }
 
+/// Whether a feedback of `category` may join an open case: one triage
+/// could not place (`needs_human_triage`) opens its own case for a person
+/// to look at, however close its words are to another.
+pub fn may_link(category: &str) -> bool {
+    category != qloop_models::NEEDS_HUMAN_TRIAGE
+}
+
 /// The earliest `last_seen_ms` of an open case worth handing to `decide`
 /// for a feedback captured at `at_ms`: older cases are outside the
 /// linking window whatever else they share, so the store need not fetch
@@ -62,6 +69,12 @@ mod tests {
     fn model_families_ignore_case_and_spacing() {
         assert_eq!(model_family(" Model  3 "), "MODEL 3");
         assert_eq!(model_family("model 3"), model_family("MODEL 3"));
+    }
+
+    #[test]
+    fn a_feedback_triage_could_not_place_opens_its_own_case() {
+        assert!(!may_link(qloop_models::NEEDS_HUMAN_TRIAGE));
+        assert!(may_link("brakes"));
     }
 
     #[test]
