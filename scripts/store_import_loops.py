@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Fails when the files of cloud-triage/src/store import each other in a loop.
 
-For each store module (`store/X.rs` or `store/X/mod.rs`) it collects the
-other store modules it names, as `super::X`, `crate::store::X` or inside a
-`use super::{...}` / `use crate::store::{...}` group, and looks for a cycle
-in that graph. Usage: scripts/store_import_loops.py [STORE_DIR]
+For each store module (`store/X.rs` with any `store/X/*.rs` below it, or
+`store/X/mod.rs`) it collects the other store modules its files name, as
+`super::Y` (`super::super::Y` one folder down), `crate::store::Y`, or
+inside such a `use ...::{...}` group, and looks for a cycle in that graph. Usage: scripts/store_import_loops.py [STORE_DIR]
 """
 
 import pathlib
@@ -12,13 +12,18 @@ import re
 import sys
 
 
-def modules(store: pathlib.Path) -> dict[str, str]:
-    found = {}
-    for path in store.iterdir():
+def modules(store: pathlib.Path) -> dict[str, list[tuple[str, int]]]:
+    """Each store module's files, as (text, depth below store/)."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for path in sorted(store.iterdir()):
         if path.suffix == ".rs" and path.stem != "mod":
-            found[path.stem] = path.read_text()
-        elif path.is_dir() and (path / "mod.rs").exists():
-            found[path.name] = "\n".join(p.read_text() for p in path.rglob("*.rs"))
+            found.setdefault(path.stem, []).append((path.read_text(), 0))
+        elif path.is_dir():
+            for file in sorted(path.rglob("*.rs")):
+                rel = file.relative_to(store)
+                # store/X/mod.rs sits at X's level; store/X/Y.rs one below.
+                depth = len(rel.parts) - (2 if file.name == "mod.rs" else 1)
+                found.setdefault(path.name, []).append((file.read_text(), depth))
     return found
 
 
@@ -27,16 +32,19 @@ def strip_comments(text: str) -> str:
     return re.sub(r"/\*.*?\*/", "", text, flags=re.S)
 
 
-def references(text: str, names: set[str]) -> set[str]:
+def references(text: str, depth: int, names: set[str]) -> set[str]:
+    """Store modules a file at `depth` below store/ names."""
     text = strip_comments(text)
-    refs = set(re.findall(r"(?:\bsuper|crate::store)::(\w+)", text))
-    for group in re.findall(r"(?:\bsuper|crate::store)::\{(.*?)\};", text, flags=re.S):
+    up = r"\bsuper" + r"::super" * depth
+    prefix = rf"(?:{up}|crate::store)"
+    refs = set(re.findall(prefix + r"::(\w+)", text))
+    for group in re.findall(prefix + r"::\{(.*?)\};", text, flags=re.S):
         # Top-level names of the group: drop nested `{...}` first.
         while re.search(r"\{[^{}]*\}", group):
             group = re.sub(r"\{[^{}]*\}", "", group)
         for item in group.split(","):
             head = item.strip().split("::")[0].split(" as ")[0].strip()
-            if head in ("self", ""):
+            if head in ("self", "super", ""):
                 continue
             refs.add(head)
     return refs & names
@@ -73,7 +81,10 @@ def main() -> int:
     store = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else root / "cloud-triage/src/store"
     mods = modules(store)
     names = set(mods)
-    graph = {name: references(text, names) - {name} for name, text in mods.items()}
+    graph = {
+        name: set().union(*(references(t, d, names) for t, d in files)) - {name}
+        for name, files in mods.items()
+    }
     cycle = find_cycle(graph)
     if cycle:
         print("store import loop: " + " -> ".join(cycle))
