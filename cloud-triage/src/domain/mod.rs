@@ -20,6 +20,8 @@
 //! - [`escalation_record`]: what a raised escalation records (its key, the
 //!   history line, the notification event).
 //! - [`sla_tick`]: one pass of the SLA scheduler as a plan.
+//! - [`webhooks`]: webhook delivery: who takes which event, the states of
+//!   an event at an endpoint, retries with backoff.
 //! - [`texts`]: case titles and what the driver's car is told.
 //! - [`metrics`]: what operators watch: response times, breach rates,
 //!   closure and reopen rates, the backlog.
@@ -39,6 +41,7 @@ pub mod patch;
 pub mod sla_policy;
 pub mod sla_tick;
 pub mod texts;
+pub mod webhooks;
 
 pub use kinds::{
     AsrStatus, AudioStatus, CaseStatus, EscalationKind, MatchKind, NotificationKind, Severity,

@@ -26,10 +26,16 @@
 //! Rows given up (`failed`) go back in line with
 //! [`Store::requeue_failed_webhooks`].
 
+mod reads;
+
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
 use super::{rows::uuid_column, Store, StoreError};
+use crate::domain::webhooks::{initial_state, queue_of, WebhookState};
+
+pub use crate::domain::webhooks::NextStep;
+pub use reads::{DeliveryAttempt, WebhookQueueEntry};
 
 type Tx = Transaction<'static, Any>;
 
@@ -37,13 +43,13 @@ type Tx = Transaction<'static, Any>;
 pub const MAX_QUEUE_BATCH: i64 = 1_000;
 
 /// Row is waiting to be sent (or re-sent).
-pub const PENDING: &str = "pending";
+pub const PENDING: &str = WebhookState::Pending.as_str();
 /// The endpoint answered 2xx.
-pub const DELIVERED: &str = "delivered";
+pub const DELIVERED: &str = WebhookState::Delivered.as_str();
 /// The endpoint does not take this event's kind.
-pub const SKIPPED: &str = "skipped";
+pub const SKIPPED: &str = WebhookState::Skipped.as_str();
 /// Attempts ran out; the row no longer holds back its case.
-pub const FAILED: &str = "failed";
+pub const FAILED: &str = WebhookState::Failed.as_str();
 
 /// The `WHERE` condition (on alias `q`) that `q` is the oldest pending row of
 /// its endpoint's queue: nothing earlier of the same case is still pending.
@@ -59,14 +65,6 @@ pub struct WebhookRoute<'a> {
     pub endpoint: &'a str,
     /// The kinds it subscribes to, or all.
     pub kinds: Option<&'a [String]>,
-}
-
-impl WebhookRoute<'_> {
-    /// Whether this endpoint takes events of `kind`.
-    fn takes(&self, kind: &str) -> bool {
-        self.kinds
-            .is_none_or(|kinds| kinds.iter().any(|k| k == kind))
-    }
 }
 
 /// An event claimed for one endpoint, ready to be sent.
@@ -88,17 +86,6 @@ pub struct ClaimedWebhook {
     pub created_at_ms: i64,
     /// The number of the attempt about to be made (1 for the first).
     pub attempt: i64,
-}
-
-/// What became of an attempt, as decided by the sender.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NextStep {
-    /// The endpoint acknowledged (2xx).
-    Delivered,
-    /// It failed; try again at this time (Unix ms).
-    RetryAt(i64),
-    /// It failed and no attempts are left.
-    GiveUp,
 }
 
 /// One attempt to report with [`Store::record_webhook_attempt`].
@@ -128,58 +115,77 @@ pub enum Recorded {
     ClaimLost,
 }
 
-/// One recorded attempt (`webhook_deliveries`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct DeliveryAttempt {
-    /// The event sent.
-    pub event_id: Uuid,
-    /// The endpoint it went to.
-    pub endpoint: String,
-    /// 1 for the first attempt of this event at this endpoint.
-    pub attempt: i64,
-    /// When the attempt started, Unix ms.
-    pub at_ms: i64,
-    /// The HTTP status, if a response came back.
-    pub http_status: Option<i64>,
-    /// Why it failed.
-    pub error: Option<String>,
-    /// How long it took, ms.
-    pub duration_ms: i64,
-    /// Whether the endpoint acknowledged it.
-    pub delivered: bool,
-}
-
-/// An event's delivery state at one endpoint (`webhook_queue`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct WebhookQueueEntry {
-    /// The event.
-    pub event_id: Uuid,
-    /// The endpoint.
-    pub endpoint: String,
-    /// `pending`, `delivered`, `skipped` or `failed`.
-    pub state: String,
-    /// Attempts made so far.
-    pub attempts: i64,
-    /// Earliest time of the next attempt, Unix ms.
-    pub next_attempt_at_ms: i64,
-    /// When the endpoint acknowledged it, Unix ms.
-    pub delivered_at_ms: Option<i64>,
-    /// The last attempt's error.
-    pub last_error: Option<String>,
-}
-
-/// Marks `event_id` delivered in `notification_events` once no endpoint owes it.
+/// Marks `event_id` delivered in `notification_events` once no endpoint
+/// owes it (every row of it is in a settled state).
 async fn complete_if_done(tx: &mut Tx, event_id: &str, at_ms: i64) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE notification_events SET delivered_at_ms = $1 \
          WHERE id = $2 AND delivered_at_ms IS NULL AND NOT EXISTS \
-         (SELECT 1 FROM webhook_queue q WHERE q.event_id = $2 AND q.state NOT IN ('delivered', 'skipped'))",
+         (SELECT 1 FROM webhook_queue q WHERE q.event_id = $2 AND q.state NOT IN ($3, $4))",
     )
     .bind(at_ms)
     .bind(event_id)
+    .bind(WebhookState::Delivered.as_str())
+    .bind(WebhookState::Skipped.as_str())
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// An undelivered event, in the order events are queued.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct NewEvent {
+    created_at_ms: i64,
+    id: String,
+    kind: String,
+    case_id: Option<i64>,
+}
+
+/// Up to [`MAX_QUEUE_BATCH`] undelivered events `endpoint` has no row for, oldest first.
+async fn unqueued_events(tx: &mut Tx, endpoint: &str) -> Result<Vec<NewEvent>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT e.id, e.kind, e.case_id, e.created_at_ms FROM notification_events e \
+         WHERE e.delivered_at_ms IS NULL AND NOT EXISTS \
+         (SELECT 1 FROM webhook_queue q WHERE q.event_id = e.id AND q.endpoint = $1) \
+         ORDER BY e.created_at_ms, e.id LIMIT $2",
+    )
+    .bind(endpoint)
+    .bind(MAX_QUEUE_BATCH)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(NewEvent {
+                created_at_ms: row.try_get("created_at_ms")?,
+                id: row.try_get("id")?,
+                kind: row.try_get("kind")?,
+                case_id: row.try_get("case_id")?,
+            })
+        })
+        .collect()
+}
+
+/// Gives `event` a row in `state` at `endpoint`, unless it has one; 1 when added.
+async fn insert_row(
+    tx: &mut Tx,
+    event: &NewEvent,
+    endpoint: &str,
+    state: WebhookState,
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO webhook_queue (event_id, endpoint, queue, created_at_ms, state, attempts, next_attempt_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (event_id, endpoint) DO NOTHING",
+    )
+    .bind(&event.id)
+    .bind(endpoint)
+    .bind(queue_of(event.case_id))
+    .bind(event.created_at_ms)
+    .bind(state.as_str())
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 impl Store {
@@ -196,52 +202,23 @@ impl Store {
             return Ok(0);
         }
         let (_gate, mut tx) = self.begin_write().await?;
-        let mut events: Vec<(i64, String, String, Option<i64>)> = Vec::new();
+        let mut events = Vec::new();
         for route in routes {
-            let rows = sqlx::query(
-                "SELECT e.id, e.kind, e.case_id, e.created_at_ms FROM notification_events e \
-                 WHERE e.delivered_at_ms IS NULL AND NOT EXISTS \
-                 (SELECT 1 FROM webhook_queue q WHERE q.event_id = e.id AND q.endpoint = $1) \
-                 ORDER BY e.created_at_ms, e.id LIMIT $2",
-            )
-            .bind(route.endpoint)
-            .bind(MAX_QUEUE_BATCH)
-            .fetch_all(&mut *tx)
-            .await?;
-            for row in &rows {
-                events.push((
-                    row.try_get("created_at_ms")?,
-                    row.try_get("id")?,
-                    row.try_get("kind")?,
-                    row.try_get("case_id")?,
-                ));
-            }
+            events.extend(unqueued_events(&mut tx, route.endpoint).await?);
         }
         // Same order in every worker, so concurrent inserts cannot deadlock.
         events.sort();
         events.dedup();
         let mut added = 0;
-        for (created_at_ms, id, kind, case_id) in &events {
-            let queue = case_id.map(|c| c.to_string()).unwrap_or_default();
+        for event in &events {
             for route in routes {
-                let state = if route.takes(kind) { PENDING } else { SKIPPED };
-                let done = sqlx::query(
-                    "INSERT INTO webhook_queue (event_id, endpoint, queue, created_at_ms, state, attempts, next_attempt_at_ms) \
-                     VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (event_id, endpoint) DO NOTHING",
-                )
-                .bind(id)
-                .bind(route.endpoint)
-                .bind(&queue)
-                .bind(created_at_ms)
-                .bind(state)
-                .bind(now_ms)
-                .execute(&mut *tx)
-                .await?;
-                if state == PENDING {
-                    added += done.rows_affected();
+                let state = initial_state(route.kinds, &event.kind);
+                let inserted = insert_row(&mut tx, event, route.endpoint, state, now_ms).await?;
+                if state == WebhookState::Pending {
+                    added += inserted;
                 }
             }
-            complete_if_done(&mut tx, id, now_ms).await?;
+            complete_if_done(&mut tx, &event.id, now_ms).await?;
         }
         tx.commit().await?;
         Ok(added)
@@ -313,11 +290,7 @@ impl Store {
     ) -> Result<Recorded, StoreError> {
         let claimed = attempt.claimed;
         let event_id = claimed.event_id.to_string();
-        let (state, next_at, delivered_at) = match attempt.next {
-            NextStep::Delivered => (DELIVERED, None, Some(attempt.at_ms)),
-            NextStep::RetryAt(at) => (PENDING, Some(at), None),
-            NextStep::GiveUp => (FAILED, None, None),
-        };
+        let row = attempt.next.row(attempt.at_ms);
         let (_gate, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO webhook_deliveries (id, event_id, endpoint, attempt, at_ms, http_status, error, duration_ms, delivered) \
@@ -347,9 +320,9 @@ impl Store {
              last_error = $4, claimed_by = NULL, claimed_until_ms = NULL \
              WHERE event_id = $5 AND endpoint = $6 AND claimed_by = $7 AND state = 'pending'",
         )
-        .bind(state)
-        .bind(next_at)
-        .bind(delivered_at)
+        .bind(row.state.as_str())
+        .bind(row.next_attempt_at_ms)
+        .bind(row.delivered_at_ms)
         .bind(attempt.error.as_deref())
         .bind(&event_id)
         .bind(&claimed.endpoint)
@@ -400,60 +373,5 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(done.rows_affected())
-    }
-
-    /// Every recorded attempt (of `endpoint`, or all), in the order made.
-    pub async fn webhook_attempts(
-        &self,
-        endpoint: Option<&str>,
-    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT event_id, endpoint, attempt, at_ms, http_status, error, duration_ms, delivered \
-             FROM webhook_deliveries WHERE ($1 = '' OR endpoint = $1) ORDER BY id",
-        )
-        .bind(endpoint.unwrap_or_default())
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DeliveryAttempt {
-                    event_id: uuid_column(row.try_get("event_id")?, "webhook_deliveries.event_id")?,
-                    endpoint: row.try_get("endpoint")?,
-                    attempt: row.try_get("attempt")?,
-                    at_ms: row.try_get("at_ms")?,
-                    http_status: row.try_get("http_status")?,
-                    error: row.try_get("error")?,
-                    duration_ms: row.try_get("duration_ms")?,
-                    delivered: row.try_get::<i64, _>("delivered")? != 0,
-                })
-            })
-            .collect()
-    }
-
-    /// The delivery state of every event at `endpoint`, oldest event first.
-    pub async fn webhook_queue(
-        &self,
-        endpoint: &str,
-    ) -> Result<Vec<WebhookQueueEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT event_id, endpoint, state, attempts, next_attempt_at_ms, delivered_at_ms, last_error \
-             FROM webhook_queue WHERE endpoint = $1 ORDER BY created_at_ms, event_id",
-        )
-        .bind(endpoint)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(WebhookQueueEntry {
-                    event_id: uuid_column(row.try_get("event_id")?, "webhook_queue.event_id")?,
-                    endpoint: row.try_get("endpoint")?,
-                    state: row.try_get("state")?,
-                    attempts: row.try_get("attempts")?,
-                    next_attempt_at_ms: row.try_get("next_attempt_at_ms")?,
-                    delivered_at_ms: row.try_get("delivered_at_ms")?,
-                    last_error: row.try_get("last_error")?,
-                })
-            })
-            .collect()
     }
 }
