@@ -107,6 +107,13 @@ impl Clock {
         }
     }
 
+    /// The next cycle of this clock's metric, started at `at_ms` with
+    /// `target_ms` (a reopened case's resolution, a restarted next update);
+    /// this one and its escalations stay as they are.
+    pub fn next_cycle(&self, target_ms: i64, wt: &WorkingTime, at_ms: i64) -> Clock {
+        Clock::start(self.metric, self.cycle + 1, target_ms, wt, at_ms)
+    }
+
     /// Whether it still runs (not stopped, not paused).
     pub fn is_running(&self) -> bool {
         self.stopped_at_ms.is_none() && self.paused_since_ms.is_none()

@@ -91,8 +91,7 @@ pub(crate) async fn load_state(tx: &mut Tx, id: i64) -> Result<CaseState, StoreE
 /// SLA policy `sla`.
 ///
 /// One arm per [`Effect`], each a row write or a call into [`sla`],
-/// [`follow_ups`] or `case_writes`; over 80 lines only because the enum
-/// has that many variants, and one `match` keeps the mapping in one place.
+/// [`follow_ups`] or `case_writes`.
 pub(crate) async fn apply(
     tx: &mut Tx,
     id: i64,

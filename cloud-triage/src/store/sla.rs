@@ -255,13 +255,7 @@ pub(crate) async fn restart_resolution(
     let current = current_clock(tx, case_id, SlaMetric::Resolution)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("case {case_id} has no resolution clock")))?;
-    let next = Clock::start(
-        SlaMetric::Resolution,
-        current.cycle + 1,
-        current.target_ms,
-        wt,
-        at_ms,
-    );
+    let next = current.next_cycle(current.target_ms, wt, at_ms);
     insert_clock(tx, case_id, &next).await
 }
 
@@ -275,14 +269,13 @@ pub(crate) async fn restart_next_update(
     wt: &WorkingTime,
     at_ms: i64,
 ) -> Result<(), StoreError> {
-    let cycle = match current_clock(tx, case_id, SlaMetric::NextUpdate).await? {
+    let next = match current_clock(tx, case_id, SlaMetric::NextUpdate).await? {
         Some(current) => {
             stop_clock(tx, case_id, SlaMetric::NextUpdate, wt, at_ms).await?;
-            current.cycle + 1
+            current.next_cycle(target_ms, wt, at_ms)
         }
-        None => 0,
+        None => Clock::start(SlaMetric::NextUpdate, 0, target_ms, wt, at_ms),
     };
-    let next = Clock::start(SlaMetric::NextUpdate, cycle, target_ms, wt, at_ms);
     insert_clock(tx, case_id, &next).await
 }
 

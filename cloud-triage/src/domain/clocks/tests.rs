@@ -262,3 +262,14 @@ fn a_case_is_routed_once_it_has_a_department() {
     assert!(!is_routed(Some("  ")));
     assert!(!is_routed(None));
 }
+
+#[test]
+fn a_restarted_clock_is_the_next_cycle_of_its_metric() {
+    let wt = around_the_clock();
+    let mut first = first_response(&wt, MONDAY);
+    first.stop(&wt, MONDAY + HOUR);
+    let next = first.next_cycle(3 * HOUR, &wt, MONDAY + 5 * HOUR);
+    assert_eq!((next.metric, next.cycle), (SlaMetric::FirstResponse, 1));
+    assert_eq!(next.due_at_ms, MONDAY + 8 * HOUR);
+    assert!(next.is_running() && next.breached_at_ms.is_none());
+}

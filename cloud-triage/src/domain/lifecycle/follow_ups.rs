@@ -7,10 +7,7 @@
 use qloop_protocol::EventKind;
 use serde_json::Map;
 
-use super::{
-    after_satisfaction, check_awaiting_satisfaction, plan, satisfaction_note, CaseState, Effect,
-    Rules, TransitionRequest,
-};
+use super::{plan, CaseState, Effect, Rules, TransitionRequest, MAX_MESSAGE_CHARS};
 use crate::domain::{kinds::CaseStatus, texts, Refusal};
 
 const DAY_MS: i64 = 86_400_000;
@@ -93,6 +90,57 @@ pub fn plan_satisfaction(
     };
     effects.extend(plan(&answered, &request, rules)?);
     Ok(effects)
+}
+
+/// Checks a driver's satisfaction answer: a score of 1–5 and an optional
+/// comment of bounded length.
+pub fn check_answer(score: i64, comment: Option<&str>) -> Result<(), Refusal> {
+    if !(1..=5).contains(&score) {
+        return Err(Refusal::Invalid(format!(
+            "score: must be 1 to 5, got {score}"
+        )));
+    }
+    if comment.is_some_and(|c| c.chars().count() > MAX_MESSAGE_CHARS) {
+        return Err(Refusal::Invalid(format!(
+            "comment: longer than {MAX_MESSAGE_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Only a resolved case (`effectiveness_verified` or `follow_up`) awaits
+/// the driver's satisfaction.
+pub fn check_awaiting_satisfaction(status: CaseStatus) -> Result<(), Refusal> {
+    if !matches!(
+        status,
+        CaseStatus::EffectivenessVerified | CaseStatus::FollowUp
+    ) {
+        return Err(Refusal::Invalid(format!(
+            "score: a {status} case is not awaiting the driver's satisfaction"
+        )));
+    }
+    Ok(())
+}
+
+/// Where a satisfaction answer takes the case: closed when the score is at
+/// least `satisfied_at_least`, else reopened, with the reason.
+pub fn after_satisfaction(score: i64, satisfied_at_least: u8) -> (CaseStatus, Option<String>) {
+    if score >= i64::from(satisfied_at_least) {
+        (CaseStatus::Closed, None)
+    } else {
+        (
+            CaseStatus::Reopened,
+            Some(format!("driver not satisfied ({score}/5)")),
+        )
+    }
+}
+
+/// The history text of a satisfaction answer.
+pub fn satisfaction_note(score: i64, comment: Option<&str>) -> String {
+    format!(
+        "{score}/5{}",
+        comment.map(|c| format!(": {c}")).unwrap_or_default()
+    )
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@
 //!
 //! # Layout
 //! - this file: the graph, the required fields, the case's state.
-//! - [`planning`]: the effects, and the plans of a transition and an update
+//! - `planning`: the effects, and the plans of a transition and an update
 //!   to the driver.
-//! - [`follow_ups`]: the questions after a resolution and the driver's
+//! - `follow_ups`: the questions after a resolution and the driver's
 //!   satisfaction answer.
 //!
 //! new → acknowledged → contained → root_cause_found →
@@ -33,11 +33,11 @@ use super::{
     sla_policy::SlaPolicy,
 };
 
-pub use follow_ups::{follow_up_due_ms, plan_follow_up, plan_satisfaction, ASKS_FOLLOW_UPS};
-pub use planning::{
-    after_satisfaction, check_actor, check_answer, check_awaiting_satisfaction, check_texts,
-    check_update_message, plan, plan_update, satisfaction_note, Effect,
+pub use follow_ups::{
+    after_satisfaction, check_answer, check_awaiting_satisfaction, follow_up_due_ms,
+    plan_follow_up, plan_satisfaction, satisfaction_note, ASKS_FOLLOW_UPS,
 };
+pub use planning::{check_actor, check_texts, check_update_message, plan, plan_update, Effect};
 
 /// Longest message to a driver, characters (it is shown in the car).
 pub const MAX_MESSAGE_CHARS: usize = 1_000;

@@ -160,8 +160,35 @@ pub fn plan(
     }
     let changes = check_changes(req.fields, rules.taxonomy)?;
     let after = case.with_changes(&changes);
-    let resuming = from == CaseStatus::WaitingCustomer;
+    let missing = missing_for(&after, req);
+    if !missing.is_empty() {
+        return Err(Refusal::Missing { to, missing });
+    }
+    let mut effects = Vec::new();
+    if !changes.is_empty() {
+        effects.push(Effect::SetFields(changes));
+    }
+    effects.push(Effect::SetStatus {
+        from,
+        to,
+        note: match req.reason {
+            Some(reason) => format!("{to} ({reason})"),
+            None => to.to_string(),
+        },
+    });
+    if from == CaseStatus::WaitingCustomer {
+        effects.push(Effect::ResumeClocks);
+    }
+    effects.extend(entering(case, &after, req, rules));
+    effects.extend(telling(case, &after, req, rules));
+    Ok(effects)
+}
 
+/// What `after` (the case with the request's fields written) lacks to
+/// enter `req.to`: required fields, an accepted action where one is only
+/// suggested, the driver's message, the reason.
+fn missing_for(after: &CaseState, req: &TransitionRequest<'_>) -> Vec<String> {
+    let to = req.to;
     let mut missing: Vec<String> = required_fields(to)
         .iter()
         .filter(|f| !after.filled.contains(**f))
@@ -178,6 +205,7 @@ pub fn plan(
         );
     }
     // Returning from waiting on the customer is not a new answer.
+    let resuming = after.status == CaseStatus::WaitingCustomer;
     let needs_message = !resuming
         && matches!(
             to,
@@ -193,80 +221,85 @@ pub fn plan(
     {
         missing.push("reason".into());
     }
-    if !missing.is_empty() {
-        return Err(Refusal::Missing { to, missing });
-    }
+    missing
+}
 
-    let mut effects = Vec::new();
-    if !changes.is_empty() {
-        effects.push(Effect::SetFields(changes));
-    }
-    effects.push(Effect::SetStatus {
-        from,
-        to,
-        note: match req.reason {
-            Some(reason) => format!("{to} ({reason})"),
-            None => to.to_string(),
-        },
-    });
-    if resuming {
-        effects.push(Effect::ResumeClocks);
-    }
-    match to {
+/// What entering `req.to` does to the clocks, the case's times and the
+/// follow-ups, and which notification it raises.
+fn entering(
+    case: &CaseState,
+    after: &CaseState,
+    req: &TransitionRequest<'_>,
+    rules: &Rules<'_>,
+) -> Vec<Effect> {
+    match req.to {
         CaseStatus::WaitingCustomer => {
-            effects.push(Effect::PauseClocks);
-            effects.push(Effect::SetPausedFrom(from));
+            vec![Effect::PauseClocks, Effect::SetPausedFrom(case.status)]
         }
         CaseStatus::Acknowledged => {
+            let mut effects = Vec::new();
             if is_routed(after.department.as_deref()) {
                 effects.push(Effect::StopRoute);
             }
             effects.push(Effect::StopClock(SlaMetric::FirstResponse));
             effects.push(Effect::MarkFirstResponse);
+            effects
         }
-        CaseStatus::EffectivenessVerified => {
-            effects.push(Effect::StopClock(SlaMetric::Resolution));
-            effects.push(Effect::StopClock(SlaMetric::NextUpdate));
-            effects.push(Effect::MarkResolved);
-            effects.push(Effect::ScheduleFollowUps {
+        CaseStatus::EffectivenessVerified => vec![
+            Effect::StopClock(SlaMetric::Resolution),
+            Effect::StopClock(SlaMetric::NextUpdate),
+            Effect::MarkResolved,
+            Effect::ScheduleFollowUps {
                 cycle: case.reopen_count,
                 days: rules.follow_up_days.to_vec(),
-            });
-            effects.push(Effect::Notify {
+            },
+            Effect::Notify {
                 kind: NotificationKind::Resolved,
                 payload: json!({"case_id": case.id}),
-            });
-        }
-        CaseStatus::Closed => effects.push(Effect::MarkClosed),
-        CaseStatus::Reopened => {
-            effects.push(Effect::Reopen);
-            effects.push(Effect::RestartResolution);
-            effects.push(Effect::Notify {
+            },
+        ],
+        CaseStatus::Closed => vec![Effect::MarkClosed],
+        CaseStatus::Reopened => vec![
+            Effect::Reopen,
+            Effect::RestartResolution,
+            Effect::Notify {
                 kind: NotificationKind::Reopened,
                 payload: json!({"case_id": case.id, "reason": req.reason}),
-            });
-        }
-        CaseStatus::Cancelled => effects.push(Effect::CancelClocks),
-        _ => {}
+            },
+        ],
+        CaseStatus::Cancelled => vec![Effect::CancelClocks],
+        _ => Vec::new(),
     }
-    if let Some(message) = req.message.filter(|m| !m.trim().is_empty()) {
-        let kind = match to {
-            CaseStatus::Acknowledged if from != CaseStatus::Reopened => EventKind::FirstResponse,
-            CaseStatus::EffectivenessVerified => EventKind::Resolved,
-            _ => EventKind::Update,
-        };
-        effects.push(Effect::TellDrivers {
-            kind,
-            message: message.to_string(),
+}
+
+/// The request's message to the driver, if any: the first response, the
+/// resolution or an update, and (unless it is the resolution) a new
+/// next-update clock.
+fn telling(
+    case: &CaseState,
+    after: &CaseState,
+    req: &TransitionRequest<'_>,
+    rules: &Rules<'_>,
+) -> Vec<Effect> {
+    let Some(message) = req.message.filter(|m| !m.trim().is_empty()) else {
+        return Vec::new();
+    };
+    let kind = match req.to {
+        CaseStatus::Acknowledged if case.status != CaseStatus::Reopened => EventKind::FirstResponse,
+        CaseStatus::EffectivenessVerified => EventKind::Resolved,
+        _ => EventKind::Update,
+    };
+    let mut effects = vec![Effect::TellDrivers {
+        kind,
+        message: message.to_string(),
+    }];
+    if kind != EventKind::Resolved {
+        // The driver heard from us: the silence clock starts again.
+        effects.push(Effect::RestartNextUpdate {
+            target_ms: after.next_update_target_ms(rules.sla),
         });
-        if kind != EventKind::Resolved {
-            // The driver heard from us: the silence clock starts again.
-            effects.push(Effect::RestartNextUpdate {
-                target_ms: after.next_update_target_ms(rules.sla),
-            });
-        }
     }
-    Ok(effects)
+    effects
 }
 
 /// Checks a message for the driver sent as an update; returns it trimmed.
@@ -313,55 +346,4 @@ pub fn plan_update(
         effects.push(Effect::PauseClocks);
     }
     Ok(effects)
-}
-
-/// Checks a driver's satisfaction answer: a score of 1–5 and an optional
-/// comment of bounded length.
-pub fn check_answer(score: i64, comment: Option<&str>) -> Result<(), Refusal> {
-    if !(1..=5).contains(&score) {
-        return Err(Refusal::Invalid(format!(
-            "score: must be 1 to 5, got {score}"
-        )));
-    }
-    if comment.is_some_and(|c| c.chars().count() > MAX_MESSAGE_CHARS) {
-        return Err(Refusal::Invalid(format!(
-            "comment: longer than {MAX_MESSAGE_CHARS} characters"
-        )));
-    }
-    Ok(())
-}
-
-/// Only a resolved case (`effectiveness_verified` or `follow_up`) awaits
-/// the driver's satisfaction.
-pub fn check_awaiting_satisfaction(status: CaseStatus) -> Result<(), Refusal> {
-    if !matches!(
-        status,
-        CaseStatus::EffectivenessVerified | CaseStatus::FollowUp
-    ) {
-        return Err(Refusal::Invalid(format!(
-            "score: a {status} case is not awaiting the driver's satisfaction"
-        )));
-    }
-    Ok(())
-}
-
-/// Where a satisfaction answer takes the case: closed when the score is at
-/// least `satisfied_at_least`, else reopened, with the reason.
-pub fn after_satisfaction(score: i64, satisfied_at_least: u8) -> (CaseStatus, Option<String>) {
-    if score >= i64::from(satisfied_at_least) {
-        (CaseStatus::Closed, None)
-    } else {
-        (
-            CaseStatus::Reopened,
-            Some(format!("driver not satisfied ({score}/5)")),
-        )
-    }
-}
-
-/// The history text of a satisfaction answer.
-pub fn satisfaction_note(score: i64, comment: Option<&str>) -> String {
-    format!(
-        "{score}/5{}",
-        comment.map(|c| format!(": {c}")).unwrap_or_default()
-    )
 }
