@@ -26,6 +26,7 @@
 
 pub mod drafts;
 pub mod durable;
+mod error;
 pub mod loss;
 pub mod quota;
 pub mod record;
@@ -39,11 +40,11 @@ use std::{
 };
 
 use qloop_protocol::{MessageKind, MAX_MESSAGE_BYTES};
-use thiserror::Error;
 use uuid::Uuid;
 
 pub use crate::config::QuotaRule;
 pub use drafts::Drafts;
+pub use error::OutboxError;
 pub use loss::{LossCause, LossesReported, LostRecord};
 pub use record::{RecordDefect, RecordSubject};
 pub use scan::RecoveryReport;
@@ -68,53 +69,6 @@ pub struct EntryMeta {
     pub feedback_id: Option<Uuid>,
     /// The audio chunk's index.
     pub chunk: Option<u32>,
-}
-
-/// Errors of the outbox layer.
-#[derive(Debug, Error)]
-pub enum OutboxError {
-    /// A file operation failed.
-    #[error("outbox I/O on {path}: {source}")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// The bytes are not an encoded qloop message.
-    #[error("not a qloop message (bad header)")]
-    NotAMessage,
-    /// One message over the broker limit.
-    #[error("message of {len} bytes is over the {max}-byte limit")]
-    TooLarge {
-        /// Its length.
-        len: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// The batch does not fit under the quota by the configured rule.
-    #[error("outbox full: {needed} bytes needed, {used} of {quota} used ({rule:?})")]
-    QuotaExceeded {
-        /// Bytes the batch needs.
-        needed: u64,
-        /// Bytes in use.
-        used: u64,
-        /// The quota.
-        quota: u64,
-        /// The rule applied.
-        rule: QuotaRule,
-    },
-    /// No entry with that id.
-    #[error("no outbox entry {0:?}")]
-    Missing(EntryId),
-    /// A record went bad after open; it was quarantined.
-    #[error("outbox entry {id:?} was corrupt ({defect}) and is quarantined")]
-    Corrupt {
-        /// The entry.
-        id: EntryId,
-        /// What was wrong.
-        defect: RecordDefect,
-    },
 }
 
 /// Counters for status reports.
