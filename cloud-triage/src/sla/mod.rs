@@ -12,7 +12,8 @@
 //!   from [`crate::domain::calendar`].
 //! - [`policy`]: targets by severity and category, from the policy file,
 //!   from [`crate::domain::sla_policy`].
-//! - [`scheduler`]: the periodic tick that raises escalations.
+//! - [`scheduler`]: the periodic tick that raises escalations (the pass
+//!   itself is the use case [`crate::app::sla_tick`]).
 
 pub mod scheduler;
 

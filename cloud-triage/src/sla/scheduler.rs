@@ -1,6 +1,7 @@
-//! The SLA scheduler: a task that runs [`Store::sla_tick`] every
-//! `tick_seconds`, so breaches and escalations are raised even when nobody
-//! touches a case. Its state is in the database, so it survives restarts;
+//! The SLA scheduler: a task that runs the SLA tick use case
+//! ([`Store::sla_tick`], in [`crate::app::sla_tick`]) every `tick_seconds`,
+//! so breaches, escalations and follow-up questions go out even when
+//! nobody touches a case. Its state is in the database, so it survives restarts;
 //! each escalation has a primary key, so several workers may tick at once.
 
 use std::sync::Arc;
