@@ -39,6 +39,7 @@ pub mod service;
 pub mod sla;
 pub mod store;
 pub mod triage;
+pub mod views;
 
 /// Milliseconds since the Unix epoch, from the system clock.
 pub fn now_ms() -> i64 {

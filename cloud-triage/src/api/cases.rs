@@ -14,10 +14,8 @@ use crate::store::access::Caller;
 use crate::{
     domain::{fields::check_category, CaseStatus, Severity},
     now_ms,
-    store::{
-        records::{CaseDetail, CaseQuery, CaseSummary, Page, MAX_PAGE_LIMIT},
-        CaseUpdate,
-    },
+    store::CaseUpdate,
+    views::{CaseDetail, CaseQuery, CaseSummary, Page, MAX_PAGE_LIMIT},
 };
 
 /// Query parameters of the case listing. An unknown status or severity, or

@@ -8,7 +8,7 @@ use super::{
     extract::ApiPath,
     ApiState,
 };
-use crate::store::records::FeedbackDetail;
+use crate::views::FeedbackDetail;
 
 /// One feedback.
 #[utoipa::path(

@@ -11,9 +11,7 @@ use super::{
     ApiState,
 };
 use crate::{
-    domain::lifecycle::MAX_MESSAGE_CHARS,
-    now_ms,
-    store::{access::Caller, records::CaseDetail},
+    domain::lifecycle::MAX_MESSAGE_CHARS, now_ms, store::access::Caller, views::CaseDetail,
 };
 
 /// Body of `POST /api/cases/{id}/satisfaction`.

@@ -11,10 +11,7 @@ use super::{
     extract::{ApiJson, ApiPath},
     ApiState,
 };
-use crate::{
-    now_ms,
-    store::{access::Caller, records::CaseDetail},
-};
+use crate::{now_ms, store::access::Caller, views::CaseDetail};
 
 /// Body of `POST /api/cases/{id}/merge`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

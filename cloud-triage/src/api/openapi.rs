@@ -11,7 +11,7 @@ use super::{
     cases, error, feedback, follow_up, health, merge_split, metrics, search, tokens, transition,
     vehicles,
 };
-use crate::store::records;
+use crate::views as records;
 
 /// The API description.
 #[derive(OpenApi)]
@@ -40,7 +40,7 @@ use crate::store::records;
         error::ErrorDetail,
         health::Health,
         records::CaseSummary,
-        records::CaseDetail,
+        crate::views::CaseDetail,
         records::CaseMatch,
         merge_split::MergeRequest,
         merge_split::SplitRequest,
@@ -48,7 +48,7 @@ use crate::store::records;
         follow_up::UpdateRequest,
         tokens::TokenRequest,
         tokens::TokenCreated,
-        crate::store::access::Role,
+        crate::domain::Role,
         crate::store::metrics::ResponseTimes,
         crate::store::metrics::Durations,
         crate::store::metrics::BreachRate,
@@ -56,9 +56,9 @@ use crate::store::records;
         crate::store::sla::SlaClock,
         records::FeedbackDetail,
         records::CutShortInfo,
-        crate::store::vehicles::VehicleView,
-        crate::store::vehicles::VehicleFeedback,
-        crate::store::losses::LostMessageRecord,
+        crate::views::VehicleView,
+        crate::views::VehicleFeedback,
+        crate::views::LostMessageRecord,
         records::Counts,
         cases::CasePatch,
     )),

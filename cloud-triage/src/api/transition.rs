@@ -13,7 +13,8 @@ use super::{
 use crate::{
     domain::{lifecycle::MAX_MESSAGE_CHARS, CaseStatus},
     now_ms,
-    store::{access::Caller, lifecycle::Transition, records::CaseDetail},
+    store::{access::Caller, lifecycle::Transition},
+    views::CaseDetail,
 };
 
 /// Body of `POST /api/cases/{id}/transition`. Its schema in the document is

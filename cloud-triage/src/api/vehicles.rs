@@ -7,7 +7,7 @@ use super::{
     extract::ApiPath,
     ApiState,
 };
-use crate::store::vehicles::VehicleView;
+use crate::views::VehicleView;
 
 /// One vehicle: its feedback and the outbox records it reported lost.
 #[utoipa::path(

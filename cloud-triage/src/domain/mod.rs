@@ -38,11 +38,13 @@ pub mod kinds;
 pub mod lifecycle;
 pub mod metrics;
 pub mod patch;
+pub mod role;
 pub mod sla_policy;
 pub mod sla_tick;
 pub mod texts;
 pub mod webhooks;
 
+pub use role::Role;
 pub use kinds::{
     AsrStatus, AudioStatus, CaseStatus, EscalationKind, MatchKind, NotificationKind, Severity,
     SlaMetric, TranscriptSource, Trigger, UnknownValue,

@@ -7,47 +7,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{Store, StoreError};
-
-/// What a caller may do.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Fleet and service operators: read everything, record satisfaction.
-    Operator,
-    /// Quality engineers: read, and work cases.
-    Engineer,
-    /// Everything, including making tokens.
-    Admin,
-}
-
-impl Role {
-    /// Stable lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Operator => "operator",
-            Self::Engineer => "engineer",
-            Self::Admin => "admin",
-        }
-    }
-
-    /// Parses a role name.
-    pub fn parse(s: &str) -> Option<Role> {
-        [Self::Operator, Self::Engineer, Self::Admin]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
+pub use crate::domain::Role;
 
 /// Who is calling: the token's name and role.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,12 +5,9 @@ use sqlx::{any::AnyRow, Row};
 use crate::domain::{CaseStatus, Severity};
 
 use super::{
-    records::{
-        CaseDetail, CaseQuery, CaseSummary, HistoryEntry, Ica, Occurrence, Page, Pca, RootCause,
-        Verification,
-    },
     rows::{enum_column, flag_column, json_column, uuid_column},
-    Store, StoreError,
+    CaseDetail, CaseQuery, CaseSummary, HistoryEntry, Ica, Occurrence, Page, Pca, RootCause, Store,
+    StoreError, Verification,
 };
 
 /// The columns a [`CaseSummary`] reads.

@@ -4,9 +4,8 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{
-    records::{AsrRecord, AudioInfo, Consent, CutShortInfo, FeedbackDetail},
     rows::{enum_column, flag_column, json_column, uuid_column},
-    Store, StoreError,
+    AsrRecord, AudioInfo, Consent, CutShortInfo, FeedbackDetail, Store, StoreError,
 };
 
 impl Store {

@@ -15,9 +15,8 @@ use uuid::Uuid;
 
 use super::{
     case_writes,
-    records::AsrRecord,
     rows::{to_bigint, vector_text, NullableDouble},
-    StoreError,
+    AsrRecord, StoreError,
 };
 use crate::domain::{
     fleet::suggestions::Suggestion, AsrStatus, AudioStatus, Severity, TranscriptSource, Trigger,

@@ -6,9 +6,8 @@
 use sqlx::{Any, Row, Transaction};
 
 use super::{
-    records::AsrRecord,
     rows::{enum_column, vector_text},
-    StoreError,
+    AsrRecord, StoreError,
 };
 use crate::domain::{CaseStatus, Severity, TranscriptSource};
 

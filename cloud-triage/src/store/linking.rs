@@ -11,16 +11,14 @@ use std::collections::BTreeSet;
 
 use qloop_knowledge::linking::OpenCase;
 use sqlx::{Any, Row, Transaction};
-use uuid::Uuid;
 
 use super::{
-    records::CaseMatch,
     rows::{enum_column, json_column, vector_column, vector_text, NullableDouble},
-    Store, StoreError,
+    CaseMatch, Store, StoreError,
 };
 use crate::domain::{
     fleet::aggregates::{Aggregates, Report},
-    CaseStatus, NotificationKind,
+    CaseStatus,
 };
 
 pub use crate::domain::fleet::{model_family, DIM};
@@ -235,7 +233,7 @@ impl Store {
     pub async fn notification_events(
         &self,
         undelivered_only: bool,
-    ) -> Result<Vec<NotificationEvent>, StoreError> {
+    ) -> Result<Vec<crate::views::NotificationEvent>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, kind, case_id, payload_json, created_at_ms, delivered_at_ms FROM notification_events \
              WHERE ($1 = 0 OR delivered_at_ms IS NULL) ORDER BY created_at_ms, id",
@@ -245,7 +243,7 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(NotificationEvent {
+                Ok(crate::views::NotificationEvent {
                     id: super::rows::uuid_column(r.try_get("id")?, "notification_events.id")?,
                     kind: enum_column(r.try_get("kind")?, "notification_events.kind")?,
                     case_id: r.try_get("case_id")?,
@@ -259,22 +257,4 @@ impl Store {
             })
             .collect()
     }
-}
-
-/// An event for people outside the service (sent as a webhook).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct NotificationEvent {
-    /// Event id.
-    pub id: Uuid,
-    /// `case_opened`, `escalated`, `emerging_issue`, …
-    pub kind: NotificationKind,
-    /// The case it concerns.
-    pub case_id: Option<i64>,
-    /// What happened.
-    #[schema(value_type = Object)]
-    pub payload: serde_json::Value,
-    /// When it was raised, Unix ms.
-    pub created_at_ms: i64,
-    /// When it was delivered, Unix ms.
-    pub delivered_at_ms: Option<i64>,
 }

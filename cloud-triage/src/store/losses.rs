@@ -9,43 +9,18 @@
 //! vehicle (`GET /api/vehicles/{vin}`) and in `/metrics` until, if ever, the
 //! feedback arrives after all.
 
-use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use qloop_protocol::{LossReport, LostMessage};
 
 use super::{rows::uuid_column, Store, StoreError};
-
-/// One loss a car reported.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct LostMessageRecord {
-    /// The car's id for the report.
-    pub report_id: Uuid,
-    /// The feedback the lost record belonged to, when the car could tell.
-    pub feedback_id: Option<Uuid>,
-    /// `feedback`, `audio_chunk`, `capture`, `receipt`, `satisfaction`,
-    /// `loss_report` or `unknown`.
-    pub lost: String,
-    /// The lost audio chunk's index.
-    pub chunk_index: Option<i64>,
-    /// Why the car could not read it.
-    pub reason: String,
-    /// The car sent the message again from a copy it still had.
-    pub resent: bool,
-    /// The feedback is stored after all (another copy arrived).
-    pub feedback_arrived: bool,
-    /// When the car found it, Unix ms.
-    pub detected_at_ms: i64,
-    /// When the cloud stored the report, Unix ms.
-    pub received_at_ms: i64,
-}
+use crate::views::LostMessageRecord;
 
 /// Reported losses by what was lost, for `/metrics`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LossCount {
-    /// What was lost (see [`LostMessageRecord::lost`]).
+    /// What was lost (see [`crate::views::LostMessageRecord::lost`]).
     pub lost: String,
     /// Whether the car sent it again.
     pub resent: bool,

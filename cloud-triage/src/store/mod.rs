@@ -59,7 +59,6 @@ pub mod metrics;
 pub mod migrations;
 pub mod notifications;
 pub(crate) mod reassessment;
-pub mod records;
 mod rows;
 pub mod sla;
 pub mod vehicles;
@@ -72,29 +71,20 @@ use sqlx::{
 };
 use uuid::Uuid;
 
+/// The read models the store returns (defined in [`crate::views`]).
+pub use crate::views::{
+    AsrRecord, AudioInfo, Backend, CaseDetail, CaseMatch, CaseQuery, CaseSummary, Consent, Counts,
+    CutShortInfo, FeedbackDetail, HistoryEntry, Ica, NotificationEvent, Occurrence, Page, Pca,
+    RootCause, Verification,
+};
 pub use case_update::CaseUpdate;
 pub use error::StoreError;
 pub use ingest::{AudioState, IngestMeta};
-pub use linking::NotificationEvent;
-pub use records::{
-    AsrRecord, AudioInfo, CaseDetail, CaseMatch, CaseQuery, CaseSummary, Consent, Counts,
-    FeedbackDetail, HistoryEntry, Ica, Occurrence, Page, Pca, RootCause, Verification,
-};
 
 /// How long a statement waits for a SQLite write lock held by another connection.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 /// Connections per pool.
 const MAX_CONNECTIONS: u32 = 8;
-
-/// Which database a [`Store`] talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// A SQLite file.
-    Sqlite,
-    /// A PostgreSQL server.
-    Postgres,
-}
 
 /// The database behind cloud-triage. Cheap to clone: a pool inside.
 #[derive(Debug, Clone)]

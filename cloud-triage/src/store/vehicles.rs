@@ -1,44 +1,9 @@
 //! One vehicle's view: what it sent and what it reported lost.
 
-use serde::Serialize;
 use sqlx::Row;
-use utoipa::ToSchema;
-use uuid::Uuid;
 
-use super::{losses::LostMessageRecord, rows::uuid_column, Store, StoreError};
-
-/// Most feedback and losses listed on a vehicle's view.
-pub const VEHICLE_VIEW_LIMIT: i64 = 200;
-
-/// What one vehicle sent, and what its outbox lost.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct VehicleView {
-    /// The VIN.
-    pub vin: String,
-    /// Its feedback, newest first (at most [`VEHICLE_VIEW_LIMIT`]).
-    pub feedback: Vec<VehicleFeedback>,
-    /// The records its outbox reported lost, newest first.
-    pub losses: Vec<LostMessageRecord>,
-    /// Feedback this car reported lost that never arrived.
-    pub lost_feedback: i64,
-}
-
-/// One feedback in a vehicle's view.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct VehicleFeedback {
-    /// The car-made UUIDv7.
-    pub id: Uuid,
-    /// When the driver triggered it, Unix ms.
-    pub captured_at_ms: i64,
-    /// The driver's words, when transcribed.
-    pub transcript: Option<String>,
-    /// The audio clip's state (`incomplete` when a chunk was lost).
-    pub audio_status: crate::domain::AudioStatus,
-    /// Set when the car completed the capture after a stop.
-    pub cut_short_reason: Option<String>,
-    /// Its case.
-    pub case_id: Option<i64>,
-}
+use super::{rows::uuid_column, Store, StoreError};
+use crate::views::{VehicleFeedback, VehicleView, VEHICLE_VIEW_LIMIT};
 
 impl Store {
     /// The view of vehicle `vin`, or `None` when it sent nothing at all.

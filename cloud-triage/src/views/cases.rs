@@ -1,7 +1,5 @@
-//! The read models the store returns and the API serves as JSON.
-//!
-//! Field names here are the JSON field names clients see; change them only
-//! together with the OpenAPI document in `api/openapi.rs`.
+//! Cases and their feedback as the API serves them, and the case list's
+//! query and paging.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
