@@ -2,24 +2,26 @@
 //! tracked case, answers the car, and serves the HTTP API.
 //!
 //! # Layout
-//! - [`config`]: the service's settings (flags, environment, defaults).
-//! - [`broker`]: the embedded rumqttd broker used when no external URL is given.
-//! - [`mqtt`]: broker URLs and client options shared by ingest and downlink.
-//! - [`ingest`]: the MQTT loop: decode, validate, commit, then acknowledge.
-//! - [`audio`]: audio files on disk (inline clips and reassembled chunks).
-//! - [`downlink`]: publishes queued events to cars and records their PUBACKs.
+//! The layers, from the wire inwards (ARCHITECTURE.md walks the data path):
+//! - Transport at the edge: [`ingest`] (the MQTT loop: decode, validate,
+//!   run the use case, then acknowledge), [`downlink`] (queued events to cars,
+//!   their PUBACKs), [`api`] (axum routes, request bodies, the OpenAPI
+//!   document), [`notify`] (webhook delivery), [`sla`] (the scheduler that
+//!   ticks the SLA clocks), [`broker`] (the embedded rumqttd broker) and
+//!   [`mqtt`] (client options for both connections).
 //! - [`app`]: the use cases, one transaction each (ingest, late transcript,
-//!   merge, split, …): load through the store, plan with the domain, save.
+//!   transition, patch, merge, split, satisfaction, send update, SLA tick).
 //! - [`domain`]: the case rules and states as plain types and functions (no I/O).
-//! - [`store`]: SQLite or PostgreSQL behind one schema and one code path.
-//! - [`asr`]: transcribes clips that came without a (good) transcript.
-//! - [`triage`]: category, department, severity and confidence for each feedback.
-//! - [`knowledge`]: the knowledge index (import, rebuild) inside the service.
-//! - [`api`]: the axum HTTP API and its OpenAPI document.
-//! - [`service`]: wires everything together with an injectable shutdown.
-//! - [`cmd`]: one file per command-line subcommand.
-
-#![forbid(unsafe_code)]
+//! - [`store`]: maps rows of SQLite or PostgreSQL to domain types and back,
+//!   behind one schema and one code path.
+//! - [`views`]: the read models the store fills and the API serves as JSON.
+//! - Services the use cases call: [`triage`] (category, department, severity),
+//!   [`asr`] (clips without a good transcript), [`knowledge`] (the knowledge
+//!   index inside the service), [`audio`] (clips on disk).
+//! - Wiring: [`config`] (flags, environment, defaults), [`policy`]
+//!   (`policy.toml`, read and checked once at start), [`service`] (starts
+//!   everything with an injectable shutdown), [`cmd`] (one file per
+//!   subcommand).
 
 pub mod api;
 pub mod app;

@@ -6,7 +6,7 @@
 //! (`cloud-triage/migrations/*.sql`, see [`migrations`]) is written in the SQL
 //! both accept. Timestamps are Unix milliseconds (`BIGINT`), booleans `0/1`,
 //! JSON is `TEXT`, uuids their hyphenated text. A nullable float is bound as
-//! [`rows::NullableDouble`], never as an `Option<f64>` (see there why).
+//! `rows::NullableDouble`, never as an `Option<f64>` (see there why).
 //!
 //! The case rules are not here but in [`crate::domain`]: the store reads
 //! rows into its types (an unknown stored status or kind is corrupt data),
@@ -24,8 +24,12 @@
 //!   came in chunks.
 //! - [`audio`]: chunked audio bookkeeping.
 //! - [`downlink`]: the transactional outbox of events for cars.
-//! - [`records`]: the read models the API serves (cases, feedback, counts).
-//! - [`cases`], [`feedback`]: the reads behind those records.
+//! - [`cases`], [`feedback`], [`vehicles`], [`losses`]: the reads that fill
+//!   the read models in [`crate::views`].
+//! - [`access`]: API tokens (stored as their SHA-256).
+//! - [`notifications`], [`metrics`], [`knowledge`], [`labelled`]: the webhook
+//!   queue, the rows behind operators' figures, known issues, labelled
+//!   examples for triage.
 //! - [`case_update`]: engineers' changes to a case, with history.
 //! - `case_writes`: the writes every change shares (history, notification,
 //!   case number, `updated_at_ms`, status, messages to the cars).
@@ -36,7 +40,7 @@
 //!   emerging rule read and write.
 //! - `reassessment`: the one apply of a change of severity or category
 //!   (escalate a case that became major, once; re-target its clocks).
-//! - [`rows`]: decoding helpers shared by the reads.
+//! - `rows`: decoding helpers shared by the reads.
 
 pub mod access;
 pub mod audio;
