@@ -25,7 +25,10 @@ async fn the_document_asks_for_the_token_and_spells_enums_as_the_server_does() {
     let api = serve(true).await;
     let (status, doc) = get(format!("{}/api/openapi.json", api.base)).await;
     assert_eq!(status, 200);
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     for (method, path) in cloud_triage::api::ROUTES {
         let op = &doc["paths"][path][method];
         let public = matches!(path, "/healthz" | "/api/openapi.json");
@@ -34,7 +37,10 @@ async fn the_document_asks_for_the_token_and_spells_enums_as_the_server_does() {
     }
     assert!(!doc["paths"]["/api/tokens"]["post"]["responses"]["403"].is_null());
     let schemas = &doc["components"]["schemas"];
-    assert_eq!(schemas["Severity"]["enum"], json!(["major", "minor", "unassessed"]));
+    assert_eq!(
+        schemas["Severity"]["enum"],
+        json!(["major", "minor", "unassessed"])
+    );
     assert_eq!(schemas["CaseStatus"]["enum"][0], "new");
     let categories = schemas["CasePatch"]["properties"]["set"]["properties"]["category"]["enum"]
         .as_array()
@@ -100,11 +106,7 @@ async fn search_needs_q_and_takes_only_real_dates_and_reachable_offsets() {
 #[tokio::test]
 async fn a_time_before_1970_is_a_400_for_the_metrics() {
     let api = serve(true).await;
-    let (status, body) = get(format!(
-        "{}/api/metrics/response-times?to_ms=-1",
-        api.base
-    ))
-    .await;
+    let (status, body) = get(format!("{}/api/metrics/response-times?to_ms=-1", api.base)).await;
     assert_eq!(status, 400, "{body}");
     assert!(error_message(&body, "bad_request").contains("to_ms"));
 }

@@ -44,11 +44,11 @@ pub mod sla_tick;
 pub mod texts;
 pub mod webhooks;
 
-pub use role::Role;
 pub use kinds::{
     AsrStatus, AudioStatus, CaseStatus, EscalationKind, MatchKind, NotificationKind, Severity,
     SlaMetric, TranscriptSource, Trigger, UnknownValue,
 };
+pub use role::Role;
 
 /// Why a rule refuses a request. Its text names the field and what is
 /// allowed; the HTTP API answers it with 422.

@@ -7,10 +7,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use qloop_models::{
-    severity,
-    Classifier, ClassifierConfig, Embedder, ModelError, Taxonomy,
-};
+use qloop_models::{severity, Classifier, ClassifierConfig, Embedder, ModelError, Taxonomy};
 use qloop_protocol::{FeedbackEnvelope, TelemetrySnapshot};
 use serde::{Deserialize, Serialize};
 
