@@ -238,6 +238,26 @@ impl Recognizer {
         best.ok_or_else(|| SpeechError::Tokenizer("the model lists no language tokens".into()))
     }
 
+    /// Rules out the tokens never to generate, those not to generate
+    /// `first`, and every timestamp token (from `timestamp_begin` on).
+    fn suppress(&self, logits: &mut [f32], first: bool, timestamp_begin: usize) {
+        for &s in &self.suppress {
+            if let Some(v) = logits.get_mut(s as usize) {
+                *v = f32::NEG_INFINITY;
+            }
+        }
+        if first {
+            for &s in &self.suppress_begin {
+                if let Some(v) = logits.get_mut(s as usize) {
+                    *v = f32::NEG_INFINITY;
+                }
+            }
+        }
+        for v in logits.iter_mut().skip(timestamp_begin) {
+            *v = f32::NEG_INFINITY;
+        }
+    }
+
     /// Greedy decoding of one window.
     fn decode_window(
         &self,
@@ -269,21 +289,7 @@ impl Recognizer {
         let mut sum_logprob = 0f32;
         let mut scored = 0usize;
         for i in 0..max_new {
-            for &s in &self.suppress {
-                if let Some(v) = logits.get_mut(s as usize) {
-                    *v = f32::NEG_INFINITY;
-                }
-            }
-            if i == 0 {
-                for &s in &self.suppress_begin {
-                    if let Some(v) = logits.get_mut(s as usize) {
-                        *v = f32::NEG_INFINITY;
-                    }
-                }
-            }
-            for v in logits.iter_mut().skip(timestamp_begin) {
-                *v = f32::NEG_INFINITY;
-            }
+            self.suppress(&mut logits, i == 0, timestamp_begin);
             log_softmax(&mut logits);
             let Some(next) = argmax(&logits) else { break };
             sum_logprob += logits[next];

@@ -64,29 +64,7 @@ pub(super) fn scan(dir: &Path) -> Result<Scanned, OutboxError> {
         };
         highest = highest.max(seq);
         let path = dir.join(&name);
-        let (verdict, subject) =
-            match durable::read_bounded(&path, record::MAX_RECORD_BYTES).map_err(io_err(&path))? {
-                Ok(bytes) => (
-                    record::decode_record(seq, &bytes).map(|payload| {
-                        let subject = if bytes[4] == record::RECORD_VERSION {
-                            record::describe(&bytes)
-                        } else {
-                            record::RecordSubject::of_message(payload).unwrap_or_default()
-                        };
-                        EntryMeta {
-                            kind: record::record_kind(&bytes).expect("valid record has a kind"),
-                            bytes: bytes.len() as u64,
-                            feedback_id: subject.feedback_id,
-                            chunk: subject.chunk,
-                        }
-                    }),
-                    record::describe(&bytes),
-                ),
-                Err(len) => (
-                    Err(record::RecordDefect::Oversized(len)),
-                    record::RecordSubject::default(),
-                ),
-            };
+        let (verdict, subject) = verify(&path, seq)?;
         match verdict {
             Ok(meta) => {
                 entries.insert(EntryId(seq), meta);
@@ -112,6 +90,43 @@ pub(super) fn scan(dir: &Path) -> Result<Scanned, OutboxError> {
         next_seq: leased.max(highest + 1).max(1),
         report,
         lost,
+    })
+}
+
+/// Reads and checks the record `seq` at `path`: what the outbox keeps of
+/// it, or its defect, and what its header says it held (for a loss report).
+fn verify(
+    path: &Path,
+    seq: u64,
+) -> Result<
+    (
+        Result<EntryMeta, record::RecordDefect>,
+        record::RecordSubject,
+    ),
+    OutboxError,
+> {
+    let read = durable::read_bounded(path, record::MAX_RECORD_BYTES).map_err(io_err(path))?;
+    Ok(match read {
+        Ok(bytes) => (
+            record::decode_record(seq, &bytes).map(|payload| {
+                let subject = if bytes[4] == record::RECORD_VERSION {
+                    record::describe(&bytes)
+                } else {
+                    record::RecordSubject::of_message(payload).unwrap_or_default()
+                };
+                EntryMeta {
+                    kind: record::record_kind(&bytes).expect("valid record has a kind"),
+                    bytes: bytes.len() as u64,
+                    feedback_id: subject.feedback_id,
+                    chunk: subject.chunk,
+                }
+            }),
+            record::describe(&bytes),
+        ),
+        Err(len) => (
+            Err(record::RecordDefect::Oversized(len)),
+            record::RecordSubject::default(),
+        ),
     })
 }
 
