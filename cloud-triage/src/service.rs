@@ -70,7 +70,6 @@ impl Service {
 
         let (stop, stop_rx) = watch::channel(false);
         let wake = Arc::new(Notify::new());
-        let tracker = DownlinkTracker::new();
         let (publish_tx, publish_rx) = mpsc::channel(crate::ingest::mqtt_loop::PIPELINE_QUEUE);
         let status = Arc::new(MqttStatus::default());
         let triage = crate::triage::Triage::load(&store)
@@ -91,21 +90,13 @@ impl Service {
             link.drain,
             stopped(stop_rx.clone()),
         ))];
-        let mut tasks = vec![
-            tokio::spawn(downlink::run_event_loop(
-                downlink_client.clone(),
-                downlink_eventloop,
-                tracker.clone(),
-                stopped(stop_rx.clone()),
-            )),
-            tokio::spawn(downlink::run_publisher(
-                store.clone(),
-                downlink_client,
-                tracker,
-                wake.clone(),
-                stopped(stop_rx.clone()),
-            )),
-        ];
+        let mut tasks = spawn_downlink(
+            &store,
+            downlink_client,
+            downlink_eventloop,
+            wake.clone(),
+            &stop_rx,
+        );
 
         let listener = tokio::net::TcpListener::bind(config.http_addr)
             .await
@@ -144,7 +135,7 @@ impl Service {
         .layer(axum::Extension(knowledge))
         .layer(axum::Extension(vectors))
         .layer(axum::Extension(triage))
-        .layer(axum::Extension(Arc::new(config.policy.clone())));
+        .layer(axum::Extension(Arc::new(config.policy)));
         tasks.push(serve_http(listener, app, stopped(stop_rx.clone())));
         tasks.push(tokio::spawn(mirror_readiness(
             ready,
@@ -241,6 +232,33 @@ async fn open_broker(config: &ServiceConfig) -> anyhow::Result<BrokerLink> {
             drain: Drain::Now,
         }),
     }
+}
+
+/// The downlink's two tasks: its connection's event loop (PUBACKs into the
+/// tracker) and the publisher of queued events.
+fn spawn_downlink(
+    store: &Store,
+    client: rumqttc::AsyncClient,
+    eventloop: rumqttc::EventLoop,
+    wake: Arc<Notify>,
+    stop: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let tracker = DownlinkTracker::new();
+    vec![
+        tokio::spawn(downlink::run_event_loop(
+            client.clone(),
+            eventloop,
+            tracker.clone(),
+            stopped(stop.clone()),
+        )),
+        tokio::spawn(downlink::run_publisher(
+            store.clone(),
+            client,
+            tracker,
+            wake,
+            stopped(stop.clone()),
+        )),
+    ]
 }
 
 /// The tasks that run beside ingest: the knowledge refill (when the index
