@@ -199,8 +199,26 @@ fn build_message(
             .map_err(|problem| format!("signal {} {problem}", signal.name));
         built.push(layout);
     }
-    // Left-out signals shift indices; a left-out multiplexor takes its
-    // multiplexed signals with it, so the whole message goes.
+    let (signals, left_out) = keep_built(built)?;
+    let decode_order = decode_order(&signals)?;
+    let layout = MessageLayout {
+        name: message.name.clone(),
+        id: frame.id,
+        extended: frame.extended,
+        length,
+        signals,
+        decode_order,
+    };
+    Ok((layout, frame.missing_flag, left_out))
+}
+
+/// The signals that were built, their multiplexor indices renumbered, and
+/// the problems of those left out. Left-out signals shift indices; a
+/// left-out multiplexor takes its multiplexed signals with it, so the whole
+/// message goes (the error).
+fn keep_built(
+    built: Vec<Result<SignalLayout, String>>,
+) -> Result<(Vec<SignalLayout>, Vec<String>), String> {
     let mut new_index = vec![None; built.len()];
     let mut kept = 0;
     for (old, signal) in built.iter().enumerate() {
@@ -227,16 +245,7 @@ fn build_message(
             Err(problem) => left_out.push(problem),
         }
     }
-    let decode_order = decode_order(&signals)?;
-    let layout = MessageLayout {
-        name: message.name.clone(),
-        id: frame.id,
-        extended: frame.extended,
-        length,
-        signals,
-        decode_order,
-    };
-    Ok((layout, frame.missing_flag, left_out))
+    Ok((signals, left_out))
 }
 
 fn mux_condition(
