@@ -246,7 +246,7 @@ async fn the_openapi_document_lists_every_route_with_schemas() {
                     ("corrective_action_implemented", serde_json::json!({"pca_action": "a", "pca_owner": "b", "pca_implemented_at_ms": 1, "pca_validation": "c"})),
                     ("effectiveness_verified", serde_json::json!({"verification": "a", "verification_owner": "b"})),
                 ] {
-                    let t = cloud_triage::store::lifecycle::Transition {
+                    let t = cloud_triage::app::transition::Transition {
                         to: to.into(),
                         actor: "openapi check".into(),
                         message: Some("update".into()),

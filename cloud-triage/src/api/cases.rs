@@ -12,9 +12,9 @@ use super::{
 };
 use crate::store::access::Caller;
 use crate::{
+    app::patch::CaseUpdate,
     domain::{fields::check_category, CaseStatus, Severity},
     now_ms,
-    store::CaseUpdate,
     views::{CaseDetail, CaseQuery, CaseSummary, Page, MAX_PAGE_LIMIT},
 };
 

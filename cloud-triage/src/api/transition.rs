@@ -11,9 +11,10 @@ use super::{
     ApiState,
 };
 use crate::{
+    app::transition::Transition,
     domain::{lifecycle::MAX_MESSAGE_CHARS, CaseStatus},
     now_ms,
-    store::{access::Caller, lifecycle::Transition},
+    store::access::Caller,
     views::CaseDetail,
 };
 

@@ -9,10 +9,25 @@
 //! (a case that became major is escalated once, its open clocks
 //! re-targeted).
 
+use serde_json::{Map, Value};
+
 use crate::{
     domain::patch::plan_patch,
-    store::{case_update, case_writes, sla, CaseDetail, CaseUpdate, Store, StoreError},
+    store::{case_update, case_writes, sla, Store, StoreError},
+    views::CaseDetail,
 };
+
+/// A change to a case: who makes it, what they last saw, and the fields to set.
+/// The HTTP body is `api::cases::CasePatch`, converted to this at the edge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseUpdate {
+    /// Who makes the change (an engineer's name or a service name).
+    pub actor: String,
+    /// The case's `updated_at_ms` the actor last read; a different stored value is a conflict.
+    pub expected_updated_at_ms: Option<i64>,
+    /// Column name to new value, e.g. `{"department": "Chassis", "ica_due_ms": 1717000000000}`.
+    pub set: Map<String, Value>,
+}
 
 impl Store {
     /// Applies `update` to case `id` at `at_ms`, recording each changed field in its history.

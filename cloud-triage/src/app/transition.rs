@@ -4,14 +4,34 @@
 //! applied (fields, status, clocks, messages to the cars, follow-ups,
 //! notifications). A refusal names what is wrong and changes nothing.
 
+use serde_json::{Map, Value};
+
 use crate::{
     domain::{
         lifecycle::{self, check_actor, check_texts, Rules, TransitionRequest},
         CaseStatus, UnknownValue,
     },
     policy::Policy,
-    store::{case_writes, lifecycle as rows, lifecycle::Transition, CaseDetail, Store, StoreError},
+    store::{case_writes, lifecycle as rows, CaseDetail, Store, StoreError},
 };
+
+/// A transition: the status to move to, who moves it, texts and fields.
+/// The HTTP body is `api::transition::TransitionRequest`, converted to this
+/// at the edge.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    /// The status to move to.
+    pub to: String,
+    /// Who does it.
+    pub actor: String,
+    /// What the driver is told (required for `acknowledged` and
+    /// `effectiveness_verified`; sent as an update otherwise).
+    pub message: Option<String>,
+    /// Why (required for `waiting_customer`, `reopened` and `cancelled`).
+    pub reason: Option<String>,
+    /// Case fields set with the transition (same names as `PATCH`).
+    pub fields: Map<String, Value>,
+}
 
 impl Store {
     /// Moves case `id` to `t.to` if the lifecycle allows it and every

@@ -4,7 +4,6 @@
 //! accepts is [`crate::domain::fields`]; the use case (`PATCH`) is
 //! [`crate::app::patch`].
 
-use serde_json::Value;
 use sqlx::{Any, Row, Transaction};
 
 use super::{
@@ -14,18 +13,6 @@ use super::{
 };
 use crate::domain::fields::{FieldChange, FieldKind, FieldValue};
 use crate::sla::SlaPolicy;
-
-/// A change to a case: who makes it, what they last saw, and the fields to set.
-/// The HTTP body is `api::cases::CasePatch`, converted to this at the edge.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CaseUpdate {
-    /// Who makes the change (an engineer's name or a service name).
-    pub actor: String,
-    /// The case's `updated_at_ms` the actor last read; a different stored value is a conflict.
-    pub expected_updated_at_ms: Option<i64>,
-    /// Column name to new value, e.g. `{"department": "Chassis", "ica_due_ms": 1717000000000}`.
-    pub set: serde_json::Map<String, Value>,
-}
 
 /// Whether case `id` exists.
 pub(crate) async fn exists(

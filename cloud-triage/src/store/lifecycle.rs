@@ -7,7 +7,6 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value};
 use sqlx::{Any, Row, Transaction};
 
 pub(crate) mod follow_ups;
@@ -27,24 +26,6 @@ use crate::{
 pub use crate::domain::lifecycle::{next_states, required_fields};
 
 type Tx = Transaction<'static, Any>;
-
-/// A transition: the status to move to, who moves it, texts and fields.
-/// The HTTP body is `api::transition::TransitionRequest`, converted to this
-/// at the edge.
-#[derive(Debug, Clone)]
-pub struct Transition {
-    /// The status to move to.
-    pub to: String,
-    /// Who does it.
-    pub actor: String,
-    /// What the driver is told (required for `acknowledged` and
-    /// `effectiveness_verified`; sent as an update otherwise).
-    pub message: Option<String>,
-    /// Why (required for `waiting_customer`, `reopened` and `cancelled`).
-    pub reason: Option<String>,
-    /// Case fields set with the transition (same names as `PATCH`).
-    pub fields: Map<String, Value>,
-}
 
 /// Loads what the lifecycle needs to know about case `id` (inside the
 /// caller's transaction, after it took the row's lock).

@@ -81,7 +81,6 @@ pub use crate::views::{
     CutShortInfo, FeedbackDetail, HistoryEntry, Ica, NotificationEvent, Occurrence, Page, Pca,
     RootCause, Verification,
 };
-pub use case_update::CaseUpdate;
 pub use error::StoreError;
 pub use ingest::{AudioState, IngestMeta};
 

@@ -385,7 +385,7 @@ async fn the_most_similar_known_issue_suggests_ica_and_pca_until_an_engineer_wri
         .iter()
         .any(|m| m.doc_id == "21V-003" && m.similarity == Some(0.2)));
 
-    let change = cloud_triage::store::CaseUpdate {
+    let change = cloud_triage::app::patch::CaseUpdate {
         actor: "alice".into(),
         expected_updated_at_ms: None,
         set: serde_json::json!({"ica_action": "tow to a dealer"})
@@ -616,7 +616,7 @@ fn recognised(status: &str) -> cloud_triage::store::AsrRecord {
 /// engineer already categorised keeps the engineer's verdict and only gets
 /// the words; a failed recognition is recorded without words.
 async fn a_late_transcript_triages_its_untouched_case_once(db: &TestDb) {
-    use cloud_triage::{app::late_transcript::LateTranscript, store::CaseUpdate};
+    use cloud_triage::app::{late_transcript::LateTranscript, patch::CaseUpdate};
     let policy = Policy::default();
     let t = CAPTURED_AT_MS;
     let brakes = |tilt| assessment("brakes", "major", direction(0, tilt, 0.2));

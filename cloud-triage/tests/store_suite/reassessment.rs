@@ -4,10 +4,12 @@
 //! a report that joins, and a transcript that arrives late.
 
 use cloud_triage::{
-    app::{ingest::Triaged, late_transcript::LateTranscript},
+    app::{
+        ingest::Triaged, late_transcript::LateTranscript, patch::CaseUpdate, transition::Transition,
+    },
     domain::{Severity, SlaMetric},
     policy::Policy,
-    store::{lifecycle::Transition, AsrRecord, CaseDetail, CaseUpdate},
+    store::{AsrRecord, CaseDetail},
     triage::Assessment,
 };
 use serde_json::{json, Map};

@@ -11,9 +11,9 @@ use std::{
 };
 
 use cloud_triage::{
-    app::ingest::Triaged,
+    app::{ingest::Triaged, transition::Transition},
     policy::Policy,
-    store::{lifecycle::Transition, AudioState, IngestMeta},
+    store::{AudioState, IngestMeta},
     triage::Assessment,
 };
 use serde_json::{json, Map, Value};

@@ -9,9 +9,9 @@
 //! driven by a clock the test owns instead.
 
 use cloud_triage::{
-    app::ingest::Triaged,
+    app::{ingest::Triaged, transition::Transition},
     policy::Policy,
-    store::{lifecycle::Transition, IngestMeta, StoreError},
+    store::{IngestMeta, StoreError},
     triage::Assessment,
 };
 use qloop_protocol::EventKind;

@@ -1,6 +1,6 @@
 //! Working a case: checked fields, history for each change, optimistic conflicts.
 
-use cloud_triage::store::{CaseUpdate, StoreError};
+use cloud_triage::{app::patch::CaseUpdate, store::StoreError};
 use serde_json::{json, Value};
 
 use crate::{
