@@ -81,17 +81,12 @@ impl IngestHandler {
             .await;
         tracing::info!(%feedback_id, status = %record.status, model = %record.model,
             ms = record.elapsed_ms, error = ?record.error, "chunked clip recognised");
-        let telemetry: TelemetrySnapshot =
-            serde_json::from_value(fb.telemetry.clone()).unwrap_or_default();
-        let assessment = match (&self.triage, &words) {
-            (Some(triage), Some(w)) => match triage.assess_words(&w.transcript, &telemetry).await {
-                Ok(a) => Some(a),
-                Err(e) => {
-                    tracing::error!(%feedback_id, error = %e, "triage of the transcript failed");
-                    None
-                }
-            },
-            _ => None,
+        let assessment = match &words {
+            Some(w) => {
+                self.assess_words(feedback_id, &w.transcript, &fb.telemetry)
+                    .await
+            }
+            None => None,
         };
         let matches = self.knowledge_matches(
             assessment.as_ref(),
@@ -115,18 +110,49 @@ impl IngestHandler {
             return Ok(());
         };
         if let Some((into, similarity)) = outcome.same_issue_as {
-            match self
-                .store
-                .merge_cases(outcome.case_id, into, "triage", now)
-                .await
-            {
-                Ok(()) => tracing::info!(%feedback_id, case = outcome.case_id, into, similarity,
-                    "case merged into the open case of the same issue once transcribed"),
-                Err(StoreError::Invalid(reason) | StoreError::Conflict(reason)) => {
-                    tracing::warn!(%feedback_id, case = outcome.case_id, into, %reason, "not merged")
-                }
-                Err(e) => return Err(e.into()),
+            self.merge_same_issue(feedback_id, outcome.case_id, into, similarity, now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Triage of the words the cloud heard, with the stored telemetry;
+    /// `None` when there is no model or it failed (logged).
+    async fn assess_words(
+        &self,
+        feedback_id: Uuid,
+        transcript: &str,
+        telemetry: &serde_json::Value,
+    ) -> Option<crate::triage::Assessment> {
+        let triage = self.triage.as_ref()?;
+        let telemetry: TelemetrySnapshot =
+            serde_json::from_value(telemetry.clone()).unwrap_or_default();
+        match triage.assess_words(transcript, &telemetry).await {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::error!(%feedback_id, error = %e, "triage of the transcript failed");
+                None
             }
+        }
+    }
+
+    /// Merges a case the late words triaged into the open case of the same
+    /// issue; a merge the rules refuse is logged, not retried.
+    async fn merge_same_issue(
+        &self,
+        feedback_id: Uuid,
+        case_id: i64,
+        into: i64,
+        similarity: f32,
+        now: i64,
+    ) -> Result<(), IngestError> {
+        match self.store.merge_cases(case_id, into, "triage", now).await {
+            Ok(()) => tracing::info!(%feedback_id, case = case_id, into, similarity,
+                "case merged into the open case of the same issue once transcribed"),
+            Err(StoreError::Invalid(reason) | StoreError::Conflict(reason)) => {
+                tracing::warn!(%feedback_id, case = case_id, into, %reason, "not merged")
+            }
+            Err(e) => return Err(e.into()),
         }
         Ok(())
     }
