@@ -18,6 +18,7 @@ use super::{
     sla, Store, StoreError,
 };
 use crate::{
+    domain::fields::FieldValue,
     domain::lifecycle::{CaseState, Effect, REQUIRED_FIELDS},
     domain::CaseStatus,
     sla::SlaPolicy,
@@ -41,13 +42,13 @@ pub(crate) async fn load_state(tx: &mut Tx, id: i64) -> Result<CaseState, StoreE
     .ok_or(StoreError::NotFound)?;
     let mut filled = BTreeSet::new();
     for field in REQUIRED_FIELDS {
-        let present = if field == "satisfaction" || field.ends_with("_ms") {
-            row.try_get::<Option<i64>, _>(field)?.is_some()
+        // Times and the satisfaction score are numbers, the rest text.
+        let value = if field == "satisfaction" || field.ends_with("_ms") {
+            FieldValue::Int(row.try_get(field)?)
         } else {
-            row.try_get::<Option<String>, _>(field)?
-                .is_some_and(|v| !v.trim().is_empty())
+            FieldValue::Text(row.try_get(field)?)
         };
-        if present {
+        if value.is_present() {
             filled.insert(field);
         }
     }
