@@ -24,6 +24,10 @@ async fn next(client: &mut ControlClient) -> ControlReply {
         .unwrap()
 }
 
+/// One daemon session from start to stop: each step depends on the state
+/// the previous ones left (what the outbox holds, which client subscribed),
+/// so it is one test of over 80 lines rather than several that would each
+/// rebuild that state.
 #[tokio::test]
 async fn the_daemon_serves_triggers_status_errors_and_events_then_stops_cleanly() {
     let port = uplink_support::free_port();

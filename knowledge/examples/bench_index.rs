@@ -47,6 +47,10 @@ fn percentile(sorted_us: &[f64], p: f64) -> f64 {
     sorted_us[i]
 }
 
+/// The benchmark as one script, top to bottom: build the corpus, index it,
+/// then each measurement in the order its JSON line is printed. Longer than
+/// 80 lines on purpose: a reader follows one run, and its timings share the
+/// index, queries and vectors built at the top.
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::args().nth(1).map_or(Ok(100_000), |s| s.parse())?;
     let data = std::env::var_os("QLOOP_SHARED_DATA")

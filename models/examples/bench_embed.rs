@@ -52,6 +52,9 @@ fn sentences() -> Vec<String> {
     out
 }
 
+/// The benchmark as one script: load, warm up, then each measurement in the
+/// order its line is printed. Over 80 lines on purpose, so a reader follows
+/// one run top to bottom.
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let texts = sentences();
     if let Some(out) = std::env::args().nth(1) {
