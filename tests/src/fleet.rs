@@ -153,39 +153,7 @@ pub async fn check_arrived(
             .with_context(|| format!("feedback {}", s.feedback_id))?
             .json()
             .await?;
-        anyhow::ensure!(
-            feedback["vin"] == s.vin.as_str(),
-            "feedback {} has VIN {}",
-            s.feedback_id,
-            feedback["vin"]
-        );
-        anyhow::ensure!(
-            feedback["transcript"]
-                .as_str()
-                .is_some_and(|t| !t.is_empty()),
-            "no transcript"
-        );
-        let signals = feedback["telemetry"]["signals"]
-            .as_array()
-            .context("telemetry.signals is a list")?;
-        anyhow::ensure!(
-            !signals.is_empty(),
-            "feedback {} has no decoded signals",
-            s.feedback_id
-        );
-        let allowed = &names[&s.vin];
-        for signal in signals {
-            let name = signal["name"].as_str().unwrap_or_default();
-            anyhow::ensure!(
-                allowed.contains(name),
-                "signal {name:?} is not from {}'s DBC or mapping",
-                s.vin
-            );
-            anyhow::ensure!(
-                signal["samples"].as_array().is_some_and(|x| !x.is_empty()),
-                "signal {name} has no samples"
-            );
-        }
+        check_feedback(&feedback, s, &names[&s.vin])?;
         let case_id = feedback["case_id"]
             .as_i64()
             .context("feedback has a case")?;
@@ -197,52 +165,8 @@ pub async fn check_arrived(
             .error_for_status()?
             .json()
             .await?;
-        anyhow::ensure!(case["status"] == "new", "case {case_id}: {case}");
-        // Triaged on arrival by the local model: a taxonomy category (or
-        // needs_human_triage when unsure), a severity, and the model's name.
-        let taxonomy = qloop_models::Taxonomy::default_taxonomy();
-        let category = case["category"].as_str().unwrap_or_default();
-        anyhow::ensure!(
-            taxonomy.categories.contains_key(category)
-                || category == qloop_models::NEEDS_HUMAN_TRIAGE,
-            "case {case_id} has category {category:?}"
-        );
-        anyhow::ensure!(
-            matches!(case["severity"].as_str(), Some("major" | "minor")),
-            "case {case_id} severity {}",
-            case["severity"]
-        );
-        anyhow::ensure!(
-            case["model_version"]
-                .as_str()
-                .is_some_and(|v| v.starts_with("all-MiniLM-L6-v2")),
-            "case {case_id} model {}",
-            case["model_version"]
-        );
-        let ids: BTreeSet<String> = case["feedback_ids"]
-            .as_array()
-            .context("feedback_ids is a list")?
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect();
-        anyhow::ensure!(
-            ids.contains(&s.feedback_id.to_string()),
-            "case {case_id} does not list its feedback {}",
-            s.feedback_id
-        );
-        anyhow::ensure!(
-            case["occurrence_count"].as_u64() == Some(ids.len() as u64),
-            "case {case_id} counts {} occurrences for {} feedback",
-            case["occurrence_count"],
-            ids.len()
-        );
+        let ids = check_case(&case, case_id, s)?;
         held.insert(case_id, ids);
-        for field in ["ica", "root_cause", "pca", "verification"] {
-            anyhow::ensure!(
-                case[field].is_object(),
-                "case {case_id} lacks 8D field {field}"
-            );
-        }
     }
     // Every feedback sent is in exactly one case, and the cases hold nothing else of ours.
     let ours: BTreeSet<String> = sent.iter().map(|s| s.feedback_id.to_string()).collect();
@@ -256,6 +180,103 @@ pub async fn check_arrived(
         ours.len()
     );
     Ok(cases)
+}
+
+/// One feedback as the API shows it: its VIN, a transcript, and decoded
+/// signals that all come from the vehicle's DBC or VSS mapping (`allowed`).
+fn check_feedback(
+    feedback: &serde_json::Value,
+    s: &Sent,
+    allowed: &BTreeSet<String>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        feedback["vin"] == s.vin.as_str(),
+        "feedback {} has VIN {}",
+        s.feedback_id,
+        feedback["vin"]
+    );
+    anyhow::ensure!(
+        feedback["transcript"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "no transcript"
+    );
+    let signals = feedback["telemetry"]["signals"]
+        .as_array()
+        .context("telemetry.signals is a list")?;
+    anyhow::ensure!(
+        !signals.is_empty(),
+        "feedback {} has no decoded signals",
+        s.feedback_id
+    );
+    for signal in signals {
+        let name = signal["name"].as_str().unwrap_or_default();
+        anyhow::ensure!(
+            allowed.contains(name),
+            "signal {name:?} is not from {}'s DBC or mapping",
+            s.vin
+        );
+        anyhow::ensure!(
+            signal["samples"].as_array().is_some_and(|x| !x.is_empty()),
+            "signal {name} has no samples"
+        );
+    }
+    Ok(())
+}
+
+/// One case as the API shows it: `new`, triaged by the model, listing the
+/// feedback `s` among exactly as many as it counts, with its 8D fields.
+/// Returns the feedback ids it lists.
+fn check_case(
+    case: &serde_json::Value,
+    case_id: i64,
+    s: &Sent,
+) -> anyhow::Result<BTreeSet<String>> {
+    anyhow::ensure!(case["status"] == "new", "case {case_id}: {case}");
+    // Triaged on arrival by the local model: a taxonomy category (or
+    // needs_human_triage when unsure), a severity, and the model's name.
+    let taxonomy = qloop_models::Taxonomy::default_taxonomy();
+    let category = case["category"].as_str().unwrap_or_default();
+    anyhow::ensure!(
+        taxonomy.categories.contains_key(category) || category == qloop_models::NEEDS_HUMAN_TRIAGE,
+        "case {case_id} has category {category:?}"
+    );
+    anyhow::ensure!(
+        matches!(case["severity"].as_str(), Some("major" | "minor")),
+        "case {case_id} severity {}",
+        case["severity"]
+    );
+    anyhow::ensure!(
+        case["model_version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("all-MiniLM-L6-v2")),
+        "case {case_id} model {}",
+        case["model_version"]
+    );
+    let ids: BTreeSet<String> = case["feedback_ids"]
+        .as_array()
+        .context("feedback_ids is a list")?
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    anyhow::ensure!(
+        ids.contains(&s.feedback_id.to_string()),
+        "case {case_id} does not list its feedback {}",
+        s.feedback_id
+    );
+    anyhow::ensure!(
+        case["occurrence_count"].as_u64() == Some(ids.len() as u64),
+        "case {case_id} counts {} occurrences for {} feedback",
+        case["occurrence_count"],
+        ids.len()
+    );
+    for field in ["ica", "root_cause", "pca", "verification"] {
+        anyhow::ensure!(
+            case[field].is_object(),
+            "case {case_id} lacks 8D field {field}"
+        );
+    }
+    Ok(ids)
 }
 
 /// Events the cloud sent to cars, as a car-side subscriber saw them.
