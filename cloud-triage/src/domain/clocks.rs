@@ -260,6 +260,12 @@ pub fn unresolved_detail(working_days: u32) -> String {
     format!("unresolved after {working_days} working days")
 }
 
+/// The working time a route clock is stopped in: routing counts around the
+/// clock (a routed case is routed, whatever the calendar says).
+pub fn route_stop_time() -> WorkingTime {
+    WorkingTime::default()
+}
+
 /// Whether a case with this department counts as routed (the route clock stops).
 pub fn is_routed(department: Option<&str>) -> bool {
     department.is_some_and(|d| !d.trim().is_empty())

@@ -16,7 +16,7 @@ use clock_rows::{clock_from_row, current_clock, insert_clock, load_clocks, save_
 use super::{case_writes, rows::enum_column, Store, StoreError};
 use crate::{
     domain::{
-        clocks::{is_routed, Clock},
+        clocks::{is_routed, route_stop_time, Clock},
         escalation::major_history,
         escalation_record::Raise,
         EscalationKind, Severity, SlaMetric,
@@ -208,14 +208,7 @@ pub(crate) async fn stop_route_if_routed(
 
 /// Stops the routing clock, counted around the clock.
 pub(crate) async fn stop_route(tx: &mut Tx, case_id: i64, at_ms: i64) -> Result<(), StoreError> {
-    stop_clock(
-        tx,
-        case_id,
-        SlaMetric::Route,
-        &WorkingTime::default(),
-        at_ms,
-    )
-    .await
+    stop_clock(tx, case_id, SlaMetric::Route, &route_stop_time(), at_ms).await
 }
 
 /// Pauses every running clock of a case (waiting on the customer).

@@ -273,3 +273,16 @@ fn a_restarted_clock_is_the_next_cycle_of_its_metric() {
     assert_eq!(next.due_at_ms, MONDAY + 8 * HOUR);
     assert!(next.is_running() && next.breached_at_ms.is_none());
 }
+
+#[test]
+fn routing_is_stopped_around_the_clock_and_needs_a_department() {
+    assert_eq!(route_stop_time().day_ms(), 24 * HOUR);
+    let wt = business();
+    let mut route = Clock::start(SlaMetric::Route, 0, 30 * MIN, &wt, MONDAY + 17 * HOUR);
+    assert!(route.pause(MONDAY + 17 * HOUR + 10 * MIN));
+    // Paused over the night: counted around the clock, not in business hours.
+    route.stop(&route_stop_time(), MONDAY + 20 * HOUR);
+    assert_eq!(route.paused_ms, 3 * HOUR - 10 * MIN);
+    assert!(is_routed(Some("Chassis")));
+    assert!(!is_routed(Some("  ")) && !is_routed(None));
+}
