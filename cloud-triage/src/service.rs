@@ -53,33 +53,17 @@ impl Service {
     /// (healthz 200) once the MQTT subscription is acknowledged.
     pub async fn start(config: ServiceConfig) -> anyhow::Result<Self> {
         config.validate()?;
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-        let store = Store::connect(&config.database_url())
-            .await
-            .with_context(|| format!("opening the database {}", redact(&config.database_url())))?;
-        store.set_policy(config.policy.clone());
+        let store = open_store(&config).await?;
         let audio = AudioFiles::new(&config.data_dir)?;
         let link = open_broker(&config).await?;
-        let broker = BrokerUrl::parse(&link.own_url)?;
-        let ca = config.mqtt_ca_file.as_deref();
-        let (client, eventloop) =
-            rumqttc::AsyncClient::new(triage_options(&broker, &config.client_id, ca)?, 1024);
-        let (downlink_client, downlink_eventloop) =
-            rumqttc::AsyncClient::new(downlink_options(&broker, &config.client_id, ca)?, 1024);
+        let [(client, eventloop), (downlink_client, downlink_eventloop)] =
+            mqtt_clients(&config, &link.own_url)?;
 
         let (stop, stop_rx) = watch::channel(false);
         let wake = Arc::new(Notify::new());
         let (publish_tx, publish_rx) = mpsc::channel(crate::ingest::mqtt_loop::PIPELINE_QUEUE);
         let status = Arc::new(MqttStatus::default());
-        let triage = crate::triage::Triage::load(&store)
-            .await
-            .context("loading the triage model (models/fetch.sh fetches it)")?;
-        tracing::info!(
-            examples = triage.examples(),
-            model = triage.embedder().model_version(),
-            "triage ready"
-        );
+        let triage = load_triage(&store).await?;
 
         let mut ingest = vec![tokio::spawn(run_event_loop(
             client.clone(),
@@ -102,19 +86,10 @@ impl Service {
             .await
             .with_context(|| format!("binding the HTTP API to {}", config.http_addr))?;
         let http_addr = listener.local_addr()?;
-        let knowledge = crate::knowledge::open_index(&config.data_dir)?;
-        let vectors = Arc::new(crate::knowledge::Vectors::open(
-            &config.data_dir,
-            triage.embedder().clone(),
-        )?);
-        let background = Background {
-            store: &store,
-            knowledge: &knowledge,
-            vectors: &vectors,
-            config: &config,
-            stop: &stop_rx,
-        };
-        tasks.extend(background.spawn());
+        let (knowledge, vectors) = open_knowledge(&config, &triage)?;
+        tasks.extend(spawn_background(
+            &store, &knowledge, &vectors, &config, &stop_rx,
+        ));
         let handler = IngestHandler::new(store.clone(), audio, wake)
             .with_triage(triage.clone())
             .with_knowledge(knowledge.clone(), vectors.clone())
@@ -132,10 +107,12 @@ impl Service {
             store: store.clone(),
             ready: ready.clone(),
         })
-        .layer(axum::Extension(knowledge))
-        .layer(axum::Extension(vectors))
-        .layer(axum::Extension(triage))
-        .layer(axum::Extension(Arc::new(config.policy)));
+        .layer((
+            axum::Extension(knowledge),
+            axum::Extension(vectors),
+            axum::Extension(triage),
+            axum::Extension(Arc::new(config.policy)),
+        ));
         tasks.push(serve_http(listener, app, stopped(stop_rx.clone())));
         tasks.push(tokio::spawn(mirror_readiness(
             ready,
@@ -188,6 +165,57 @@ impl Service {
         }
         drop(self.broker);
     }
+}
+
+/// Opens (and migrates) the database in a data directory that exists, with
+/// the policy the store's rules read.
+async fn open_store(config: &ServiceConfig) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let store = Store::connect(&config.database_url())
+        .await
+        .with_context(|| format!("opening the database {}", redact(&config.database_url())))?;
+    store.set_policy(config.policy.clone());
+    Ok(store)
+}
+
+/// The triage model with its stored labelled examples.
+async fn load_triage(store: &Store) -> anyhow::Result<crate::triage::Triage> {
+    let triage = crate::triage::Triage::load(store)
+        .await
+        .context("loading the triage model (models/fetch.sh fetches it)")?;
+    tracing::info!(
+        examples = triage.examples(),
+        model = triage.embedder().model_version(),
+        "triage ready"
+    );
+    Ok(triage)
+}
+
+/// The service's two MQTT connections to `url`: ingest's and the downlink's.
+fn mqtt_clients(
+    config: &ServiceConfig,
+    url: &str,
+) -> anyhow::Result<[(rumqttc::AsyncClient, rumqttc::EventLoop); 2]> {
+    let broker = BrokerUrl::parse(url)?;
+    let ca = config.mqtt_ca_file.as_deref();
+    Ok([
+        rumqttc::AsyncClient::new(triage_options(&broker, &config.client_id, ca)?, 1024),
+        rumqttc::AsyncClient::new(downlink_options(&broker, &config.client_id, ca)?, 1024),
+    ])
+}
+
+/// The knowledge index and the embeddings beside it.
+fn open_knowledge(
+    config: &ServiceConfig,
+    triage: &crate::triage::Triage,
+) -> anyhow::Result<(
+    Arc<qloop_knowledge::KnowledgeIndex>,
+    Arc<crate::knowledge::Vectors>,
+)> {
+    let knowledge = crate::knowledge::open_index(&config.data_dir)?;
+    let vectors = crate::knowledge::Vectors::open(&config.data_dir, triage.embedder().clone())?;
+    Ok((knowledge, Arc::new(vectors)))
 }
 
 /// The broker side of a starting service: vehicles' URL, the URL the service
@@ -263,55 +291,47 @@ fn spawn_downlink(
 
 /// The tasks that run beside ingest: the knowledge refill (when the index
 /// is empty), the webhook notifier, the SLA scheduler and the indexer.
-struct Background<'a> {
-    store: &'a Store,
-    knowledge: &'a Arc<qloop_knowledge::KnowledgeIndex>,
-    vectors: &'a Arc<crate::knowledge::Vectors>,
-    config: &'a ServiceConfig,
-    stop: &'a watch::Receiver<bool>,
-}
-
-impl Background<'_> {
-    fn spawn(self) -> Vec<JoinHandle<()>> {
-        let mut tasks = Vec::new();
-        if self.knowledge.is_empty() {
-            let (store, index, vectors) = (
-                self.store.clone(),
-                self.knowledge.clone(),
-                self.vectors.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                match crate::knowledge::restore_known_issues(&store, &index, &vectors).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(known_issues = n, "empty knowledge index refilled from the database"),
-                    Err(e) => tracing::error!(error = %e, "could not refill the knowledge index; run `cloud-triage reindex`"),
-                }
-            }));
-        }
-        let (notify_store, webhooks, notify_stop) = (
-            self.store.clone(),
-            self.config.policy.webhooks.clone(),
-            stopped(self.stop.clone()),
-        );
+fn spawn_background(
+    store: &Store,
+    knowledge: &Arc<qloop_knowledge::KnowledgeIndex>,
+    vectors: &Arc<crate::knowledge::Vectors>,
+    config: &ServiceConfig,
+    stop: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if knowledge.is_empty() {
+        let (store, index, vectors) = (store.clone(), knowledge.clone(), vectors.clone());
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = crate::notify::run_notifier(notify_store, webhooks, notify_stop).await {
-                tracing::error!(error = %e, "webhook notifier stopped");
+            match crate::knowledge::restore_known_issues(&store, &index, &vectors).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(known_issues = n, "empty knowledge index refilled from the database"),
+                Err(e) => tracing::error!(error = %e, "could not refill the knowledge index; run `cloud-triage reindex`"),
             }
         }));
-        tasks.push(tokio::spawn(crate::sla::scheduler::run_sla_scheduler(
-            self.store.clone(),
-            self.config.policy.sla.clone(),
-            crate::sla::scheduler::system_clock(),
-            stopped(self.stop.clone()),
-        )));
-        tasks.push(tokio::spawn(crate::knowledge::run_indexer(
-            self.store.clone(),
-            self.knowledge.clone(),
-            Some(self.vectors.clone()),
-            stopped(self.stop.clone()),
-        )));
-        tasks
     }
+    let (notify_store, webhooks, notify_stop) = (
+        store.clone(),
+        config.policy.webhooks.clone(),
+        stopped(stop.clone()),
+    );
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = crate::notify::run_notifier(notify_store, webhooks, notify_stop).await {
+            tracing::error!(error = %e, "webhook notifier stopped");
+        }
+    }));
+    tasks.push(tokio::spawn(crate::sla::scheduler::run_sla_scheduler(
+        store.clone(),
+        config.policy.sla.clone(),
+        crate::sla::scheduler::system_clock(),
+        stopped(stop.clone()),
+    )));
+    tasks.push(tokio::spawn(crate::knowledge::run_indexer(
+        store.clone(),
+        knowledge.clone(),
+        Some(vectors.clone()),
+        stopped(stop.clone()),
+    )));
+    tasks
 }
 
 /// Gives the handler a recogniser when the policy turns speech on.
