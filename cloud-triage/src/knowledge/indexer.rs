@@ -35,15 +35,27 @@ pub async fn run_indexer(
             }
             Err(e) => tracing::warn!(error = %e, "knowledge indexer pass failed; retrying"),
         }
+        if let Some(v) = &vectors {
+            save_vectors(v, Vectors::flush_if_due).await;
+        }
         tokio::select! {
             _ = &mut shutdown => break,
             _ = tokio::time::sleep(INDEX_EVERY) => {}
         }
     }
     if let Some(v) = &vectors {
-        if let Err(e) = v.flush() {
-            tracing::warn!(error = %e, "could not write the embeddings file at shutdown");
-        }
+        save_vectors(v, Vectors::flush).await;
+    }
+}
+
+/// Writes the embeddings file (up to 150 MB) on a blocking thread, so the
+/// runtime's threads keep serving ingest and the API meanwhile.
+async fn save_vectors(vectors: &Arc<Vectors>, save: fn(&Vectors) -> anyhow::Result<()>) {
+    let v = vectors.clone();
+    match tokio::task::spawn_blocking(move || save(&v)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not write the embeddings file"),
+        Err(e) => tracing::error!(error = %e, "writing the embeddings file panicked"),
     }
 }
 

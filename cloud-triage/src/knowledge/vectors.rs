@@ -48,20 +48,30 @@ impl Vectors {
         })
     }
 
-    /// Notes a change; writes the file when the last write is old enough.
-    fn changed(&self, v: &qloop_knowledge::VectorIndex) -> anyhow::Result<()> {
-        use std::sync::atomic::Ordering;
-        self.dirty.store(true, Ordering::SeqCst);
-        let mut saved_at = self.saved_at.lock().unwrap_or_else(|p| p.into_inner());
-        if saved_at.elapsed() >= SAVE_EVERY {
-            v.save(&self.path)?;
-            self.dirty.store(false, Ordering::SeqCst);
-            *saved_at = std::time::Instant::now();
+    /// Notes a change. The file is written by [`Vectors::flush`] or
+    /// [`Vectors::flush_if_due`], which callers run off the async threads:
+    /// never here, under the write lock, inside an async caller.
+    fn changed(&self) -> anyhow::Result<()> {
+        self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Writes the file when something changed and the last write is at
+    /// least [`SAVE_EVERY`] old. Blocking: run it in `spawn_blocking`.
+    pub fn flush_if_due(&self) -> anyhow::Result<()> {
+        let due = self
+            .saved_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+            >= SAVE_EVERY;
+        if due {
+            self.flush()?;
         }
         Ok(())
     }
 
-    /// Writes the file if anything changed since the last write.
+    /// Writes the file if anything changed since the last write. Blocking.
     pub fn flush(&self) -> anyhow::Result<()> {
         use std::sync::atomic::Ordering;
         if self.dirty.swap(false, Ordering::SeqCst) {
@@ -86,7 +96,8 @@ impl Vectors {
         for (d, e) in docs.iter().zip(&embedded) {
             v.upsert(&d.id, e)?;
         }
-        self.changed(&v)?;
+        drop(v);
+        self.changed()?;
         Ok(())
     }
 
@@ -108,7 +119,8 @@ impl Vectors {
         for (id, e) in vectors {
             v.upsert(id, e)?;
         }
-        self.changed(&v)?;
+        drop(v);
+        self.changed()?;
         Ok(())
     }
 
