@@ -6,6 +6,8 @@
 #   Mosquitto       MQTT broker at 127.0.0.1:1883 (tests skip it when absent,
 #                   unless QLOOP_REQUIRE_SERVICES=1)
 #   PostgreSQL      at 127.0.0.1:5432, trust auth, database `test` (same rule)
+#   python3 + venv  for scripts/schemathesis.sh (the API against its OpenAPI
+#                   document); the step says SKIP without it (same rule)
 #
 # Everything else (embedded broker, SQLite) is built into the binaries.
 # cargo-deny (pinned) is installed by scripts/deny.sh, which scripts/test.sh
@@ -59,5 +61,15 @@ if port_open 5432; then
     say "postgresql: up at 127.0.0.1:5432"
 else
     say "postgresql: not reachable (tests that need it will skip)"
+fi
+
+# Python with venv, for schemathesis (installed by scripts/schemathesis.sh)
+if ! { have python3 && python3 -c 'import venv, ensurepip' >/dev/null 2>&1; }; then
+    install_pkg python3 python3-venv || true
+fi
+if have python3 && python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    say "python3 with venv: present"
+else
+    say "python3 with venv: missing (the schemathesis step will skip)"
 fi
 exit 0
