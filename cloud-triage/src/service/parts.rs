@@ -1,175 +1,34 @@
-//! Wires the service together: store, broker, ingest, downlink and HTTP, with
-//! a shutdown the caller injects (STYLE rule 5). `serve` and `demo` both run
-//! this; tests run it in-process on port 0.
+//! The steps `Service::start` takes, each in its own function: the store,
+//! triage, the broker and the MQTT clients, knowledge, the downlink, the
+//! background tasks, speech, HTTP and readiness.
 
-use std::{
-    net::SocketAddr,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc,
 };
 
 use anyhow::Context;
 use tokio::{
-    sync::{mpsc, watch, Notify},
+    sync::{watch, Notify},
     task::JoinHandle,
 };
 
+use super::redact;
 use crate::{
-    api::{self, ApiState},
-    audio::AudioFiles,
     broker::{EmbeddedBroker, IngestSession},
     config::{MqttSource, ServiceConfig},
     downlink::{self, DownlinkTracker},
     ingest::{
-        mqtt_loop::{run_event_loop, run_pipeline, Drain, MqttStatus, STOP_LIMIT},
+        mqtt_loop::{Drain, MqttStatus},
         IngestHandler,
     },
     mqtt::{downlink_options, triage_options, BrokerUrl},
     store::Store,
 };
 
-/// A running service.
-pub struct Service {
-    /// Where the HTTP API listens.
-    pub http_addr: SocketAddr,
-    /// The broker URL in use (the embedded one's, or the external one).
-    pub mqtt_url: String,
-    /// The store, for callers that read results directly (demo, tests).
-    pub store: Store,
-    /// MQTT connection state.
-    pub mqtt: Arc<MqttStatus>,
-    stop: watch::Sender<bool>,
-    /// The embedded broker, closed to vehicles first when stopping.
-    broker: Option<EmbeddedBroker>,
-    /// Ingest's event loop and pipeline: they may take up to [`STOP_LIMIT`].
-    ingest: Vec<JoinHandle<()>>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Service {
-    /// Starts everything and returns once the HTTP listener is bound. Ready
-    /// (healthz 200) once the MQTT subscription is acknowledged.
-    pub async fn start(config: ServiceConfig) -> anyhow::Result<Self> {
-        config.validate()?;
-        let store = open_store(&config).await?;
-        let audio = AudioFiles::new(&config.data_dir)?;
-        let link = open_broker(&config).await?;
-        let [(client, eventloop), (downlink_client, downlink_eventloop)] =
-            mqtt_clients(&config, &link.own_url)?;
-
-        let (stop, stop_rx) = watch::channel(false);
-        let wake = Arc::new(Notify::new());
-        let (publish_tx, publish_rx) = mpsc::channel(crate::ingest::mqtt_loop::PIPELINE_QUEUE);
-        let status = Arc::new(MqttStatus::default());
-        let triage = load_triage(&store).await?;
-
-        let mut ingest = vec![tokio::spawn(run_event_loop(
-            client.clone(),
-            eventloop,
-            publish_tx,
-            status.clone(),
-            config.subscription_filter(),
-            link.drain,
-            stopped(stop_rx.clone()),
-        ))];
-        let mut tasks = spawn_downlink(
-            &store,
-            downlink_client,
-            downlink_eventloop,
-            wake.clone(),
-            &stop_rx,
-        );
-
-        let listener = tokio::net::TcpListener::bind(config.http_addr)
-            .await
-            .with_context(|| format!("binding the HTTP API to {}", config.http_addr))?;
-        let http_addr = listener.local_addr()?;
-        let (knowledge, vectors) = open_knowledge(&config, &triage)?;
-        tasks.extend(spawn_background(
-            &store, &knowledge, &vectors, &config, &stop_rx,
-        ));
-        let handler = IngestHandler::new(store.clone(), audio, wake)
-            .with_triage(triage.clone())
-            .with_knowledge(knowledge.clone(), vectors.clone())
-            .with_policy(config.policy.clone());
-        ingest.push(tokio::spawn(run_pipeline(
-            client.clone(),
-            publish_rx,
-            with_speech(handler, &config)?,
-            config.ingest_concurrency,
-            status.clone(),
-        )));
-
-        let ready = Arc::new(AtomicBool::new(false));
-        let app = api::router(ApiState {
-            store: store.clone(),
-            ready: ready.clone(),
-        })
-        .layer((
-            axum::Extension(knowledge),
-            axum::Extension(vectors),
-            axum::Extension(triage),
-            axum::Extension(Arc::new(config.policy)),
-        ));
-        tasks.push(serve_http(listener, app, stopped(stop_rx.clone())));
-        tasks.push(tokio::spawn(mirror_readiness(
-            ready,
-            status.clone(),
-            stop_rx,
-        )));
-        tracing::info!(%http_addr, mqtt = %link.mqtt_url, "cloud-triage started");
-        Ok(Self {
-            http_addr,
-            mqtt_url: link.mqtt_url,
-            store,
-            mqtt: status,
-            stop,
-            broker: link.embedded,
-            ingest,
-            tasks,
-        })
-    }
-
-    /// Waits until the MQTT subscription is in place.
-    pub async fn wait_ready(&self, limit: std::time::Duration) -> anyhow::Result<()> {
-        let start = std::time::Instant::now();
-        while !self.mqtt.subscribed.load(Ordering::SeqCst) {
-            if start.elapsed() > limit {
-                anyhow::bail!("not subscribed to the broker after {limit:?}");
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        Ok(())
-    }
-
-    /// Stops every task. Ingest commits and acknowledges what it took; on
-    /// the embedded broker, vehicles are cut off first and ingest takes
-    /// everything the broker acknowledged to them (up to [`STOP_LIMIT`]), as
-    /// they have deleted it. Nothing else new is taken.
-    pub async fn shutdown(mut self) {
-        if let Some(broker) = self.broker.as_mut() {
-            broker.close_to_vehicles().await;
-            if let Err(e) = broker.publish_end_marker().await {
-                tracing::error!(error = %e, "no end marker; ingest drains until its stop limit");
-            }
-        }
-        let _ = self.stop.send(true);
-        let limit = STOP_LIMIT + std::time::Duration::from_secs(10);
-        for task in self.ingest {
-            let _ = tokio::time::timeout(limit, task).await;
-        }
-        for task in self.tasks {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
-        }
-        drop(self.broker);
-    }
-}
-
 /// Opens (and migrates) the database in a data directory that exists, with
 /// the policy the store's rules read.
-async fn open_store(config: &ServiceConfig) -> anyhow::Result<Store> {
+pub(super) async fn open_store(config: &ServiceConfig) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let store = Store::connect(&config.database_url())
@@ -180,7 +39,7 @@ async fn open_store(config: &ServiceConfig) -> anyhow::Result<Store> {
 }
 
 /// The triage model with its stored labelled examples.
-async fn load_triage(store: &Store) -> anyhow::Result<crate::triage::Triage> {
+pub(super) async fn load_triage(store: &Store) -> anyhow::Result<crate::triage::Triage> {
     let triage = crate::triage::Triage::load(store)
         .await
         .context("loading the triage model (models/fetch.sh fetches it)")?;
@@ -193,7 +52,7 @@ async fn load_triage(store: &Store) -> anyhow::Result<crate::triage::Triage> {
 }
 
 /// The service's two MQTT connections to `url`: ingest's and the downlink's.
-fn mqtt_clients(
+pub(super) fn mqtt_clients(
     config: &ServiceConfig,
     url: &str,
 ) -> anyhow::Result<[(rumqttc::AsyncClient, rumqttc::EventLoop); 2]> {
@@ -206,7 +65,7 @@ fn mqtt_clients(
 }
 
 /// The knowledge index and the embeddings beside it.
-fn open_knowledge(
+pub(super) fn open_knowledge(
     config: &ServiceConfig,
     triage: &crate::triage::Triage,
 ) -> anyhow::Result<(
@@ -220,17 +79,17 @@ fn open_knowledge(
 
 /// The broker side of a starting service: vehicles' URL, the URL the service
 /// itself connects to, and how ingest drains when stopping.
-struct BrokerLink {
-    embedded: Option<EmbeddedBroker>,
-    mqtt_url: String,
-    own_url: String,
-    drain: Drain,
+pub(super) struct BrokerLink {
+    pub(super) embedded: Option<EmbeddedBroker>,
+    pub(super) mqtt_url: String,
+    pub(super) own_url: String,
+    pub(super) drain: Drain,
 }
 
 /// Starts the embedded broker when configured. On it, ingest's session exists
 /// before anything listens (see `broker`), and the service's own connections
 /// use its internal listener.
-async fn open_broker(config: &ServiceConfig) -> anyhow::Result<BrokerLink> {
+pub(super) async fn open_broker(config: &ServiceConfig) -> anyhow::Result<BrokerLink> {
     match &config.mqtt {
         MqttSource::Embedded(addr) => {
             let (addr, client_id, filter) = (
@@ -264,7 +123,7 @@ async fn open_broker(config: &ServiceConfig) -> anyhow::Result<BrokerLink> {
 
 /// The downlink's two tasks: its connection's event loop (PUBACKs into the
 /// tracker) and the publisher of queued events.
-fn spawn_downlink(
+pub(super) fn spawn_downlink(
     store: &Store,
     client: rumqttc::AsyncClient,
     eventloop: rumqttc::EventLoop,
@@ -291,7 +150,7 @@ fn spawn_downlink(
 
 /// The tasks that run beside ingest: the knowledge refill (when the index
 /// is empty), the webhook notifier, the SLA scheduler and the indexer.
-fn spawn_background(
+pub(super) fn spawn_background(
     store: &Store,
     knowledge: &Arc<qloop_knowledge::KnowledgeIndex>,
     vectors: &Arc<crate::knowledge::Vectors>,
@@ -335,7 +194,10 @@ fn spawn_background(
 }
 
 /// Gives the handler a recogniser when the policy turns speech on.
-fn with_speech(handler: IngestHandler, config: &ServiceConfig) -> anyhow::Result<IngestHandler> {
+pub(super) fn with_speech(
+    handler: IngestHandler,
+    config: &ServiceConfig,
+) -> anyhow::Result<IngestHandler> {
     match crate::asr::Asr::from_policy(&config.policy.speech, &qloop_protocol::Limits::default())? {
         Some(asr) => {
             tracing::info!(model = %asr.kind(), "clips without a transcript are transcribed (model loads on the first)");
@@ -348,7 +210,7 @@ fn with_speech(handler: IngestHandler, config: &ServiceConfig) -> anyhow::Result
     }
 }
 
-fn serve_http(
+pub(super) fn serve_http(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
@@ -364,7 +226,7 @@ fn serve_http(
 }
 
 /// Ready once subscribed: the API answers 200 only when feedback can flow.
-async fn mirror_readiness(
+pub(super) async fn mirror_readiness(
     ready: Arc<AtomicBool>,
     mqtt: Arc<MqttStatus>,
     mut stop: watch::Receiver<bool>,
@@ -378,24 +240,10 @@ async fn mirror_readiness(
     }
 }
 
-async fn stopped(mut rx: watch::Receiver<bool>) {
+pub(super) async fn stopped(mut rx: watch::Receiver<bool>) {
     while !*rx.borrow() {
         if rx.changed().await.is_err() {
             return;
         }
-    }
-}
-
-/// A database URL with any password replaced, for logs and errors.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
     }
 }
