@@ -145,30 +145,11 @@ pub fn satisfaction_note(score: i64, comment: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
 
     use serde_json::json;
 
     use super::*;
-    use crate::domain::{
-        kinds::{NotificationKind, Severity},
-        sla_policy::SlaPolicy,
-    };
-
-    fn resolved(status: CaseStatus) -> CaseState {
-        CaseState {
-            id: 9,
-            status,
-            paused_from: None,
-            reopen_count: 0,
-            severity: Severity::Minor,
-            category: "brakes".into(),
-            department: Some("Chassis".into()),
-            ica_suggested: false,
-            pca_suggested: false,
-            filled: BTreeSet::new(),
-        }
-    }
+    use crate::domain::{kinds::NotificationKind, sla_policy::SlaPolicy};
 
     fn answer(status: CaseStatus, score: i64) -> Result<Vec<Effect>, Refusal> {
         let (sla, taxonomy) = (
@@ -180,7 +161,13 @@ mod tests {
             follow_up_days: &[5, 7],
             taxonomy: &taxonomy,
         };
-        plan_satisfaction(&resolved(status), score, Some("ok"), 4, &rules)
+        plan_satisfaction(
+            &super::super::tests::case(status),
+            score,
+            Some("ok"),
+            4,
+            &rules,
+        )
     }
 
     #[test]
@@ -271,7 +258,7 @@ mod tests {
         assert!(effects.contains(&Effect::RestartResolution));
         assert!(effects.contains(&Effect::Notify {
             kind: NotificationKind::Reopened,
-            payload: json!({"case_id": 9, "reason": "driver not satisfied (2/5)"}),
+            payload: json!({"case_id": 7, "reason": "driver not satisfied (2/5)"}),
         }));
     }
 

@@ -16,7 +16,8 @@ fn taxonomy() -> qloop_models::Taxonomy {
     qloop_models::Taxonomy::default_taxonomy()
 }
 
-fn case(status: CaseStatus) -> CaseState {
+/// A minor brakes case routed to Chassis, in `status`, with nothing filled.
+pub(super) fn case(status: CaseStatus) -> CaseState {
     CaseState {
         id: 7,
         status,
