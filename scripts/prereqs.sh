@@ -8,6 +8,10 @@
 #   PostgreSQL      at 127.0.0.1:5432, trust auth, database `test` (same rule)
 #   python3 + venv  for scripts/schemathesis.sh (the API against its OpenAPI
 #                   document); the step says SKIP without it (same rule)
+#   chromium +      Debian's `chromium` and `chromium-driver` packages
+#   chromedriver    (/usr/bin/chromium, /usr/bin/chromedriver), for the web
+#                   UI's browser tests (cloud-triage/tests/ui_browser.rs),
+#                   driven over WebDriver; they skip without them (same rule)
 #
 # Everything else (embedded broker, SQLite) is built into the binaries.
 # cargo-deny (pinned) is installed by scripts/deny.sh, which scripts/test.sh
@@ -72,4 +76,15 @@ if have python3 && python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
 else
     say "python3 with venv: missing (the schemathesis step will skip)"
 fi
+# Chromium and its WebDriver, for the web UI's browser tests
+if ! { have chromium && have chromedriver; }; then
+    install_pkg chromium chromium-driver || true
+fi
+for bin in chromium chromedriver; do
+    if have "$bin"; then
+        say "$bin: present ($(command -v "$bin"))"
+    else
+        say "$bin: missing (the browser tests will skip)"
+    fi
+done
 exit 0
