@@ -6,7 +6,8 @@
 //! - Transport at the edge: [`ingest`] (the MQTT loop: decode, validate,
 //!   run the use case, then acknowledge), [`downlink`] (queued events to cars,
 //!   their PUBACKs), [`api`] (axum routes, request bodies, the OpenAPI
-//!   document), [`notify`] (webhook delivery), [`sla`] (the scheduler that
+//!   document), [`ui`] (the web pages for engineers and operators, on the
+//!   same use cases and read models as the API), [`notify`] (webhook delivery), [`sla`] (the scheduler that
 //!   ticks the SLA clocks), [`broker`] (the embedded rumqttd broker) and
 //!   [`mqtt`] (client options for both connections).
 //! - [`app`]: the use cases, one transaction each (ingest, late transcript,
@@ -41,6 +42,7 @@ pub mod service;
 pub mod sla;
 pub mod store;
 pub mod triage;
+pub mod ui;
 pub mod views;
 
 /// Milliseconds since the Unix epoch, from the system clock.

@@ -21,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
         | Command::EvalLinking(_)
         | Command::PrintDefaultPolicy
         | Command::Token(_)
+        | Command::LoginLink(_)
         | Command::Report(_) => "warn",
         _ => "info,rumqttd=warn,sqlx=warn,tantivy=warn",
     };
@@ -43,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Eval(args) => triage::eval(args).await,
         Command::Report(args) => cloud_triage::cmd::report::run(args).await,
         Command::Token(command) => cloud_triage::cmd::token::run(command).await,
+        Command::LoginLink(args) => cloud_triage::cmd::login_link::run(args).await,
         Command::Transcribe(args) => cloud_triage::cmd::speech::transcribe(args).await,
         Command::EvalAsr(args) => cloud_triage::cmd::speech::eval_asr(args).await,
         Command::PrintDefaultPolicy => {

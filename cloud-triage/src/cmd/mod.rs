@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod knowledge;
+pub mod login_link;
 pub mod report;
 pub mod serve;
 pub mod speech;
@@ -45,6 +46,8 @@ pub enum Command {
     /// API tokens for people: `token create --role engineer --name alice`.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// A one-time web UI sign-in link (10 minutes): `login-link --role engineer`.
+    LoginLink(login_link::LoginLinkArgs),
     /// The monthly complaint analysis as HTML and CSV: `report --month 2026-10`.
     Report(report::ReportArgs),
     /// Print the default policy file (linking, emerging issues, knowledge matches).

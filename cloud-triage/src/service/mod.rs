@@ -108,11 +108,13 @@ impl Service {
         )));
 
         let ready = Arc::new(AtomicBool::new(false));
-        let app = api::router(ApiState {
+        let state = ApiState {
             store: store.clone(),
             ready: ready.clone(),
-        })
-        .layer((
+        };
+        let app = api::router(state.clone())
+            .merge(crate::ui::router(state))
+            .layer((
             axum::Extension(knowledge),
             axum::Extension(vectors),
             axum::Extension(triage),

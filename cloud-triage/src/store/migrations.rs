@@ -68,6 +68,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sla_cycles",
         include_str!("../../migrations/0011_sla_cycles.sql"),
     ),
+    (
+        12,
+        "ui_sessions",
+        include_str!("../../migrations/0012_ui_sessions.sql"),
+    ),
 ];
 
 /// [`MIGRATIONS`] as a source sqlx's migrator understands.

@@ -27,6 +27,7 @@
 //! - [`cases`], [`feedback`], [`vehicles`], [`losses`]: the reads that fill
 //!   the read models in [`crate::views`].
 //! - [`access`]: API tokens (stored as their SHA-256).
+//! - [`ui_sessions`]: the web UI's sign-in sessions and one-time login links.
 //! - [`notifications`], [`metrics`], [`knowledge`], [`labelled`]: the webhook
 //!   queue, the rows behind operators' figures, known issues, labelled
 //!   examples for triage.
@@ -65,6 +66,7 @@ pub mod notifications;
 pub(crate) mod reassessment;
 mod rows;
 pub mod sla;
+pub mod ui_sessions;
 pub mod vehicles;
 
 use std::{str::FromStr, sync::Arc, time::Duration};
