@@ -95,7 +95,7 @@ pub struct SearchParams {
 }
 
 /// `YYYY-MM-DD`, a real calendar date in 1900..=2100, as Unix ms; `None` otherwise.
-fn strict_date_ms(d: &str) -> Option<i64> {
+pub(crate) fn strict_date_ms(d: &str) -> Option<i64> {
     let b = d.as_bytes();
     let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
     if b.len() != 10
@@ -201,6 +201,19 @@ pub async fn search(
             "no knowledge index in this service".into(),
         ));
     };
+    run_search(index, vectors.map(|Extension(v)| v), params)
+        .await
+        .map(Json)
+}
+
+/// Runs a search as `GET /api/search` does (the web UI's search page too):
+/// BM25 when asked or when there are no embeddings, else the requested
+/// mode (hybrid by default); bad queries and filters are 400s.
+pub async fn run_search(
+    index: Arc<KnowledgeIndex>,
+    vectors: Option<Arc<crate::knowledge::Vectors>>,
+    params: SearchParams,
+) -> Result<qloop_knowledge::SearchResults, ApiError> {
     let (req, mode) = params.request()?;
     let results = match (mode, vectors) {
         (Some(Mode::Bm25), _) | (None, None) => {
@@ -213,13 +226,13 @@ pub async fn search(
                 "this service has no embeddings; use mode=bm25".into(),
             ))
         }
-        (mode, Some(Extension(vectors))) => {
+        (mode, Some(vectors)) => {
             vectors
                 .search(&index, &req, mode.unwrap_or(Mode::Hybrid))
                 .await
         }
     };
-    results.map(Json).map_err(|e| match e {
+    results.map_err(|e| match e {
         e if e.is_bad_request() => ApiError::BadRequest(e.to_string()),
         KnowledgeError::Index(e) => ApiError::Internal(format!("search index: {e}")),
         e => ApiError::Internal(e.to_string()),

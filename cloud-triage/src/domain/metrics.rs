@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub mod series;
+
 use super::{
     calendar::WorkingTime,
     kinds::{CaseStatus, SlaMetric},

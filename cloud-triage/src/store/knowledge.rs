@@ -242,3 +242,95 @@ fn feedback_doc(row: &sqlx::any::AnyRow) -> Result<IndexDoc, StoreError> {
         ..IndexDoc::default()
     })
 }
+
+/// A stored known issue with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredKnownIssue {
+    /// The document as imported.
+    pub doc: IndexDoc,
+    /// The file or feed it was imported from.
+    pub source: String,
+    /// When it was imported, Unix ms.
+    pub imported_at_ms: i64,
+}
+
+/// A case whose feedback matched a knowledge document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchingCase {
+    /// Case number.
+    pub case_id: i64,
+    /// The case's title.
+    pub title: String,
+    /// The case's status, e.g. `new`.
+    pub status: String,
+    /// The match's hybrid rank score.
+    pub score: f64,
+    /// When the match was found, Unix ms.
+    pub found_at_ms: i64,
+}
+
+impl Store {
+    /// The known issue `id` (a recall's campaign number, a bulletin id), if stored.
+    pub async fn known_issue(&self, id: &str) -> Result<Option<StoredKnownIssue>, StoreError> {
+        let Some(row) =
+            sqlx::query("SELECT doc_json, source, imported_at_ms FROM known_issues WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?
+        else {
+            return Ok(None);
+        };
+        let text: String = row.try_get("doc_json")?;
+        Ok(Some(StoredKnownIssue {
+            doc: serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("known_issues.doc_json: {e}")))?,
+            source: row.try_get("source")?,
+            imported_at_ms: row.try_get("imported_at_ms")?,
+        }))
+    }
+
+    /// The cases whose feedback matched document `doc_id`, best score first.
+    pub async fn cases_matching(&self, doc_id: &str) -> Result<Vec<MatchingCase>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.case_id, c.title, c.status, m.score, m.found_at_ms FROM case_matches m \
+             JOIN cases c ON c.id = m.case_id WHERE m.doc_id = $1 ORDER BY m.score DESC, m.case_id",
+        )
+        .bind(doc_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MatchingCase {
+                    case_id: r.try_get("case_id")?,
+                    title: r.try_get("title")?,
+                    status: r.try_get("status")?,
+                    score: r.try_get("score")?,
+                    found_at_ms: r.try_get("found_at_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The case each of these feedback ids belongs to (ids without a case,
+    /// or not stored, are left out).
+    pub async fn cases_of_feedback(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+        let mut cases = std::collections::HashMap::with_capacity(ids.len());
+        for id in ids {
+            let row = sqlx::query("SELECT case_id FROM feedback WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+            if let Some(case_id) = row
+                .map(|r| r.try_get::<Option<i64>, _>("case_id"))
+                .transpose()?
+                .flatten()
+            {
+                cases.insert(id.clone(), case_id);
+            }
+        }
+        Ok(cases)
+    }
+}

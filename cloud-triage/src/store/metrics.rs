@@ -12,7 +12,10 @@ use sqlx::Row;
 
 use super::{rows::enum_column, Store, StoreError};
 use crate::{
-    domain::metrics::{CaseFigures, ClockFigures},
+    domain::{
+        metrics::{series::SeriesPoint, CaseFigures, ClockFigures},
+        CaseStatus, Severity,
+    },
     sla::WorkingTime,
 };
 
@@ -93,6 +96,74 @@ impl Store {
             .collect()
     }
 
+    /// First-response and resolution figures of `[from_ms, to_ms)` in
+    /// buckets of `bucket_ms`, oldest first (computed by
+    /// [`crate::domain::metrics::series::series`]).
+    pub async fn response_time_series(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        bucket_ms: i64,
+        wt: &WorkingTime,
+    ) -> Result<Vec<SeriesPoint>, StoreError> {
+        if from_ms >= to_ms {
+            return Err(StoreError::Invalid("from: must be before to".into()));
+        }
+        let cases = self.case_figures(from_ms, to_ms).await?;
+        let clocks = self.clock_figures(from_ms, to_ms).await?;
+        Ok(crate::domain::metrics::series::series(
+            from_ms, to_ms, bucket_ms, &cases, &clocks, wt,
+        ))
+    }
+
+    /// The backlog's cases: opened in `[from_ms, to_ms)` and not closed,
+    /// cancelled or merged ([`CaseStatus::is_closed`]), oldest first, at
+    /// most `limit`.
+    pub async fn backlog_cases(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<DashboardCase>, StoreError> {
+        let closed = CaseStatus::CLOSED
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {DASHBOARD_CASE_COLUMNS} FROM cases \
+             WHERE opened_at_ms >= $1 AND opened_at_ms < $2 AND status NOT IN ({closed}) \
+             ORDER BY opened_at_ms, id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(from_ms)
+            .bind(to_ms)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(dashboard_case).collect()
+    }
+
+    /// Cases flagged as emerging issues in `[from_ms, to_ms)`, newest flag
+    /// first (merged-away cases left out).
+    pub async fn emerging_cases(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<DashboardCase>, StoreError> {
+        let sql = format!(
+            "SELECT {DASHBOARD_CASE_COLUMNS} FROM cases \
+             WHERE emerging_at_ms >= $1 AND emerging_at_ms < $2 AND status <> 'merged' \
+             ORDER BY emerging_at_ms DESC, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(dashboard_case).collect()
+    }
+
     /// Escalations raised in `[from_ms, to_ms)` by kind.
     pub async fn escalation_counts(
         &self,
@@ -110,6 +181,43 @@ impl Store {
             .map(|r| Ok((r.try_get("kind")?, r.try_get("n")?)))
             .collect()
     }
+}
+
+/// A case as the operators' dashboard lists it (the backlog, emerging issues).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DashboardCase {
+    /// Case number.
+    pub id: i64,
+    /// Its title.
+    pub title: String,
+    /// Its status.
+    pub status: CaseStatus,
+    /// Its category.
+    pub category: String,
+    /// Its severity.
+    pub severity: Severity,
+    /// How many distinct vehicles reported it.
+    pub vehicle_count: i64,
+    /// When it was opened, Unix ms.
+    pub opened_at_ms: i64,
+    /// When it was flagged as an emerging issue, Unix ms.
+    pub emerging_at_ms: Option<i64>,
+}
+
+const DASHBOARD_CASE_COLUMNS: &str =
+    "id, title, status, category, severity, vehicle_count, opened_at_ms, emerging_at_ms";
+
+fn dashboard_case(row: &sqlx::any::AnyRow) -> Result<DashboardCase, StoreError> {
+    Ok(DashboardCase {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        status: enum_column(row.try_get("status")?, "cases.status")?,
+        category: row.try_get("category")?,
+        severity: enum_column(row.try_get("severity")?, "cases.severity")?,
+        vehicle_count: row.try_get("vehicle_count")?,
+        opened_at_ms: row.try_get("opened_at_ms")?,
+        emerging_at_ms: row.try_get("emerging_at_ms")?,
+    })
 }
 
 /// The monthly complaint analysis.
