@@ -33,3 +33,6 @@ mod losses;
 
 #[path = "store_suite/reassessment.rs"]
 mod reassessment;
+
+#[path = "store_suite/case_list.rs"]
+mod case_list;

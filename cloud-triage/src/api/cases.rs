@@ -38,8 +38,12 @@ pub struct ListCasesParams {
 }
 
 impl ListCasesParams {
-    /// The store query, after checking the category and the paging bounds.
-    fn into_query(self, taxonomy: &qloop_models::Taxonomy) -> Result<CaseQuery, ApiError> {
+    /// The store query, after checking the category and the paging bounds
+    /// (the web UI's case list checks its filters here too).
+    pub(crate) fn into_query(
+        self,
+        taxonomy: &qloop_models::Taxonomy,
+    ) -> Result<CaseQuery, ApiError> {
         if let Some(category) = &self.category {
             check_category(category, taxonomy).map_err(|e| ApiError::BadRequest(e.to_string()))?;
         }
@@ -59,6 +63,7 @@ impl ListCasesParams {
             severity: self.severity.map(|s| s.as_str().to_string()),
             limit: self.limit,
             offset: self.offset,
+            ..CaseQuery::default()
         })
     }
 }

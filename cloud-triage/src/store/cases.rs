@@ -1,13 +1,13 @@
-//! Reading cases: the filtered listing and one case in full.
+//! Reading cases: one case in full here, the filtered listing in `list`.
+
+mod list;
 
 use sqlx::{any::AnyRow, Row};
 
-use crate::domain::{CaseStatus, Severity};
-
 use super::{
     rows::{enum_column, flag_column, json_column, uuid_column},
-    CaseDetail, CaseQuery, CaseSummary, HistoryEntry, Ica, Occurrence, Page, Pca, RootCause, Store,
-    StoreError, Verification,
+    CaseDetail, CaseSummary, HistoryEntry, Ica, Occurrence, Pca, RootCause, Store, StoreError,
+    Verification,
 };
 
 /// The columns a [`CaseSummary`] reads.
@@ -16,69 +16,6 @@ const SUMMARY_COLUMNS: &str =
      first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms";
 
 impl Store {
-    /// Cases matching `q`, newest first, one page of them.
-    /// An unknown status or severity, or a category outside the taxonomy,
-    /// is refused naming the allowed values.
-    pub async fn list_cases(&self, q: &CaseQuery) -> Result<Page<CaseSummary>, StoreError> {
-        if let Some(status) = &q.status {
-            status.parse::<CaseStatus>()?;
-        }
-        if let Some(severity) = &q.severity {
-            severity.parse::<Severity>()?;
-        }
-        if let Some(category) = &q.category {
-            crate::domain::fields::check_category(category, self.taxonomy())?;
-        }
-        let filters: Vec<(&str, &str)> = [
-            ("status", &q.status),
-            ("category", &q.category),
-            ("severity", &q.severity),
-        ]
-        .into_iter()
-        .filter_map(|(column, value)| value.as_deref().map(|v| (column, v)))
-        .collect();
-        let conditions: Vec<String> = filters
-            .iter()
-            .enumerate()
-            .map(|(i, (column, _))| format!("{column} = ${}", i + 1))
-            .collect();
-        let where_clause = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
-        };
-        let (limit, offset) = (q.effective_limit(), q.effective_offset());
-
-        let count_sql = format!("SELECT COUNT(*) AS total FROM cases{where_clause}");
-        let mut count = sqlx::query(&count_sql);
-        for (_, value) in &filters {
-            count = count.bind(*value);
-        }
-        let total: i64 = count.fetch_one(self.pool()).await?.try_get("total")?;
-
-        let n = filters.len();
-        let list_sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM cases{where_clause} ORDER BY id DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
-        let mut list = sqlx::query(&list_sql);
-        for (_, value) in &filters {
-            list = list.bind(*value);
-        }
-        let rows = list.bind(limit).bind(offset).fetch_all(self.pool()).await?;
-        let items = rows
-            .iter()
-            .map(summary_from_row)
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            total,
-            limit,
-            offset,
-        })
-    }
-
     /// Case `id` with its 8D blocks, linked feedback and history.
     pub async fn get_case(&self, id: i64) -> Result<Option<CaseDetail>, StoreError> {
         let Some(row) = sqlx::query("SELECT * FROM cases WHERE id = $1")

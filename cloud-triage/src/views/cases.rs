@@ -1,47 +1,13 @@
 //! Cases and their feedback as the API serves them, and the case list's
-//! query and paging.
+//! paging (its query is [`super::CaseQuery`]).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::{
     AsrStatus, AudioStatus, CaseStatus, MatchKind, Severity, TranscriptSource, Trigger,
 };
-
-/// The most cases one page may hold.
-pub const MAX_PAGE_LIMIT: i64 = 500;
-/// The page size when a query names none.
-pub const DEFAULT_PAGE_LIMIT: i64 = 50;
-
-/// Filters and paging for [`crate::store::Store::list_cases`].
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct CaseQuery {
-    /// Only cases in this status, e.g. `new`.
-    pub status: Option<String>,
-    /// Only cases of this category, e.g. `untriaged`.
-    pub category: Option<String>,
-    /// Only cases of this severity, e.g. `unassessed`.
-    pub severity: Option<String>,
-    /// Page size; default 50, at most 500.
-    pub limit: Option<i64>,
-    /// Cases to skip; default 0.
-    pub offset: Option<i64>,
-}
-
-impl CaseQuery {
-    /// The page size to use: the default when unset, clamped to `1..=500`.
-    pub fn effective_limit(&self) -> i64 {
-        self.limit
-            .unwrap_or(DEFAULT_PAGE_LIMIT)
-            .clamp(1, MAX_PAGE_LIMIT)
-    }
-
-    /// The offset to use: 0 when unset or negative.
-    pub fn effective_offset(&self) -> i64 {
-        self.offset.unwrap_or(0).max(0)
-    }
-}
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]

@@ -7,15 +7,16 @@
 //! reaches into the store's row types. Field names are the JSON names
 //! clients see: change them only together with `api/openapi.rs`.
 
+mod case_query;
 mod cases;
 mod health;
 mod notifications;
 mod vehicles;
 
+pub use case_query::{CaseQuery, CaseSort, SlaState, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
 pub use cases::{
-    AsrRecord, AudioInfo, CaseDetail, CaseMatch, CaseQuery, CaseSummary, Consent, Counts,
-    CutShortInfo, FeedbackDetail, HistoryEntry, Ica, Occurrence, Page, Pca, RootCause,
-    Verification, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT,
+    AsrRecord, AudioInfo, CaseDetail, CaseMatch, CaseSummary, Consent, Counts, CutShortInfo,
+    FeedbackDetail, HistoryEntry, Ica, Occurrence, Page, Pca, RootCause, Verification,
 };
 pub use health::Backend;
 pub use notifications::NotificationEvent;

@@ -47,6 +47,7 @@ async fn listing_filters_and_pages_newest_first(db: &TestDb) {
         severity: Some("unassessed".into()),
         limit: Some(2),
         offset: Some(1),
+        ..Default::default()
     };
     let page = db.store.list_cases(&both).await.unwrap();
     assert_eq!((page.total, page.limit, page.offset), (3, 2, 1));
