@@ -9,6 +9,7 @@
 
 mod highlight;
 mod known_issue;
+mod results;
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -20,7 +21,7 @@ use axum::{
     routing::get,
     Extension, Router,
 };
-use qloop_knowledge::{DocKind, KnowledgeIndex, SearchHit, SearchResults};
+use qloop_knowledge::{DocKind, KnowledgeIndex, SearchResults};
 
 use super::{
     page::{render, Chrome, Section, UiError},
@@ -32,6 +33,8 @@ use crate::{
     store::ui_sessions::UiSession,
 };
 pub use highlight::{fragments, Fragment};
+pub use results::{path_segment, years};
+use results::{results_view, ResultsView};
 
 /// This view's routes (relative to `/ui`).
 pub fn routes() -> Router<ApiState> {
@@ -127,47 +130,6 @@ struct ActiveFilter {
     remove_href: String,
 }
 
-/// A page of results as the template shows it.
-struct ResultsView {
-    total: usize,
-    first: usize,
-    last: usize,
-    hits: Vec<HitView>,
-    facets: Vec<FacetGroup>,
-    filters: Vec<ActiveFilter>,
-    prev_href: Option<String>,
-    next_href: Option<String>,
-}
-
-/// One hit.
-struct HitView {
-    /// `known_issue`, `case`, `feedback`.
-    kind: &'static str,
-    /// `Known issue`, `Case`, `Feedback`.
-    kind_label: &'static str,
-    title: String,
-    /// Where it is shown (`None`: feedback not linked to a case).
-    href: Option<String>,
-    score: String,
-    fragments: Vec<Fragment>,
-    /// Label and value of what else is known (category, make, years…).
-    facts: Vec<(&'static str, String)>,
-}
-
-/// One facet: its values with counts, each a link that adds the filter.
-struct FacetGroup {
-    label: &'static str,
-    values: Vec<FacetLink>,
-}
-
-struct FacetLink {
-    value: String,
-    count: u64,
-    href: String,
-    /// The filter is already in force.
-    active: bool,
-}
-
 /// `GET /ui/search?q=…`: the form, and the results when there is a query.
 async fn search(
     State(state): State<ApiState>,
@@ -243,152 +205,6 @@ async fn feedback_cases(
     Ok(state.store.cases_of_feedback(&ids).await?)
 }
 
-fn results_view(
-    form: &SearchForm,
-    results: SearchResults,
-    feedback_cases: &HashMap<String, i64>,
-) -> ResultsView {
-    let (offset, limit, total) = (results.offset, results.limit, results.total);
-    let facets = results
-        .facets
-        .iter()
-        .filter(|(_, values)| !values.is_empty())
-        .map(|(name, values)| FacetGroup {
-            label: facet_label(name),
-            values: values
-                .iter()
-                .map(|f| FacetLink {
-                    value: f.value.clone(),
-                    count: f.count,
-                    href: form.href_with(name, Some(&f.value)),
-                    active: form.has(name, &f.value),
-                })
-                .collect(),
-        })
-        .collect();
-    let page_href = |o: usize| form.href_with("offset", Some(&o.to_string()));
-    ResultsView {
-        total,
-        first: if results.hits.is_empty() {
-            0
-        } else {
-            offset + 1
-        },
-        last: offset + results.hits.len(),
-        hits: results
-            .hits
-            .into_iter()
-            .map(|h| hit_view(h, feedback_cases))
-            .collect(),
-        facets,
-        filters: form.filters(),
-        prev_href: (offset > 0).then(|| page_href(offset.saturating_sub(limit))),
-        next_href: (offset + limit < total).then(|| page_href(offset + limit)),
-    }
-}
-
-fn facet_label(name: &str) -> &'static str {
-    match name {
-        "kind" => "Kind",
-        "category" => "Category",
-        "severity" => "Severity",
-        "make" => "Make",
-        "status" => "Status",
-        _ => "Other",
-    }
-}
-
-fn hit_view(hit: SearchHit, feedback_cases: &HashMap<String, i64>) -> HitView {
-    let (kind, kind_label, href) = match hit.kind {
-        Some(DocKind::Case) => (
-            "case",
-            "Case",
-            hit.id
-                .strip_prefix("case-")
-                .and_then(|n| n.parse::<i64>().ok())
-                .map(|n| format!("/ui/cases/{n}")),
-        ),
-        Some(DocKind::Feedback) => (
-            "feedback",
-            "Feedback",
-            feedback_cases
-                .get(&hit.id)
-                .map(|case| format!("/ui/cases/{case}#report-{}", hit.id)),
-        ),
-        Some(DocKind::KnownIssue) | None => (
-            "known_issue",
-            "Known issue",
-            Some(format!("/ui/known-issues/{}", path_segment(&hit.id))),
-        ),
-    };
-    HitView {
-        kind,
-        kind_label,
-        title: if hit.title.is_empty() {
-            hit.id.clone()
-        } else {
-            hit.title
-        },
-        href,
-        score: score_text(hit.score),
-        fragments: fragments(&hit.highlight),
-        facts: facts(&hit.doc),
-    }
-}
-
-/// A score with three significant figures (BM25 scores are tens, fused
-/// scores hundredths).
-fn score_text(score: f32) -> String {
-    if score.abs() >= 10.0 {
-        format!("{score:.1}")
-    } else if score.abs() >= 1.0 {
-        format!("{score:.2}")
-    } else {
-        format!("{score:.4}")
-    }
-}
-
-/// What a hit's document says besides its text.
-fn facts(doc: &qloop_knowledge::IndexDoc) -> Vec<(&'static str, String)> {
-    let mut facts = Vec::new();
-    let mut add = |label, value: Option<String>| {
-        if let Some(v) = value.filter(|v| !v.is_empty()) {
-            facts.push((label, v));
-        }
-    };
-    add("Category", doc.category.clone());
-    add("Severity", doc.severity.clone());
-    add("Status", doc.status.clone());
-    add("Make", doc.make.clone());
-    add("Models", Some(doc.models.join(", ")));
-    add("Years", years(&doc.years));
-    add("Date", doc.date_ms.map(super::format::when));
-    facts
-}
-
-/// Model years as `2019–2021` (or the one year).
-pub fn years(years: &[u16]) -> Option<String> {
-    let (min, max) = (years.iter().min()?, years.iter().max()?);
-    Some(if min == max {
-        min.to_string()
-    } else {
-        format!("{min}–{max}")
-    })
-}
-
-/// `s` as one URL path segment (unreserved characters kept, the rest
-/// percent-encoded).
-pub fn path_segment(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,16 +240,5 @@ mod tests {
             filters,
             vec![("make".to_string(), "/ui/search?q=brake+fluid".to_string())]
         );
-    }
-
-    #[test]
-    fn ids_become_safe_path_segments_and_years_a_span() {
-        assert_eq!(path_segment("15V-123_000"), "15V-123_000");
-        assert_eq!(path_segment("a/b c<"), "a%2Fb%20c%3C");
-        assert_eq!(years(&[2021, 2019, 2020]).as_deref(), Some("2019–2021"));
-        assert_eq!(years(&[2020]).as_deref(), Some("2020"));
-        assert_eq!(years(&[]), None);
-        assert_eq!(score_text(12.345), "12.3");
-        assert_eq!(score_text(0.032_78), "0.0328");
     }
 }
