@@ -179,9 +179,9 @@ async fn facets_add_their_filter_and_the_pager_walks_the_pages() {
         "each filter in force, with a link that removes it"
     );
     assert_eq!(
-        filtered.texts(".facets strong[aria-current=true]").len(),
-        2,
-        "kind and make in force"
+        filtered.texts(".facets strong[aria-current=true]"),
+        ["Known issue", "TOYOTA"],
+        "the kind and make in force, the kind said as people say it"
     );
 }
 
@@ -260,6 +260,12 @@ async fn a_known_issue_shows_its_defect_consequence_remedy_and_matching_cases() 
     let admin = sign_in(&w.ui, Role::Admin, "ada").await;
     let page = admin.get(&format!("/ui/known-issues/{RECALL}")).await;
     assert_eq!(page.status, StatusCode::OK);
+    assert!(page.texts("h1")[0].starts_with(&format!("Known issue {RECALL} ENGINE:")));
+    assert_eq!(
+        page.count(".ki-id"),
+        0,
+        "the title holds the number already"
+    );
     assert!(page.texts(".ki-defect")[0].contains("block heater cable"));
     assert!(page.texts(".ki-consequence")[0].contains("risk of a fire"));
     assert!(page.texts(".ki-remedy")[0].contains("free of charge"));

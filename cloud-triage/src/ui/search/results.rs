@@ -57,8 +57,8 @@ pub(super) struct FacetGroup {
 
 /// A facet value.
 pub(super) struct FacetLink {
-    /// The value.
-    pub(super) value: String,
+    /// The value as shown (`Known issue` for `known_issue`).
+    pub(super) label: String,
     /// Matches with it.
     pub(super) count: u64,
     /// The search with this filter added.
@@ -82,7 +82,10 @@ pub(super) fn results_view(
             values: values
                 .iter()
                 .map(|f| FacetLink {
-                    value: f.value.clone(),
+                    label: match DocKind::parse(&f.value) {
+                        Some(kind) if name == "kind" => kind_label(kind).to_string(),
+                        _ => f.value.clone(),
+                    },
                     count: f.count,
                     href: form.href_with(name, Some(&f.value)),
                     active: form.has(name, &f.value),
@@ -123,31 +126,21 @@ fn facet_label(name: &str) -> &'static str {
 }
 
 fn hit_view(hit: SearchHit, feedback_cases: &HashMap<String, i64>) -> HitView {
-    let (kind, kind_label, href) = match hit.kind {
-        Some(DocKind::Case) => (
-            "case",
-            "Case",
-            hit.id
-                .strip_prefix("case-")
-                .and_then(|n| n.parse::<i64>().ok())
-                .map(|n| format!("/ui/cases/{n}")),
-        ),
-        Some(DocKind::Feedback) => (
-            "feedback",
-            "Feedback",
-            feedback_cases
-                .get(&hit.id)
-                .map(|case| format!("/ui/cases/{case}#report-{}", hit.id)),
-        ),
-        Some(DocKind::KnownIssue) | None => (
-            "known_issue",
-            "Known issue",
-            Some(format!("/ui/known-issues/{}", path_segment(&hit.id))),
-        ),
+    let kind = hit.kind.unwrap_or(DocKind::KnownIssue);
+    let href = match kind {
+        DocKind::Case => hit
+            .id
+            .strip_prefix("case-")
+            .and_then(|n| n.parse::<i64>().ok())
+            .map(|n| format!("/ui/cases/{n}")),
+        DocKind::Feedback => feedback_cases
+            .get(&hit.id)
+            .map(|case| format!("/ui/cases/{case}#report-{}", hit.id)),
+        DocKind::KnownIssue => Some(format!("/ui/known-issues/{}", path_segment(&hit.id))),
     };
     HitView {
-        kind,
-        kind_label,
+        kind: kind.as_str(),
+        kind_label: kind_label(kind),
         title: if hit.title.is_empty() {
             hit.id.clone()
         } else {
@@ -157,6 +150,15 @@ fn hit_view(hit: SearchHit, feedback_cases: &HashMap<String, i64>) -> HitView {
         score: score_text(hit.score),
         fragments: fragments(&hit.highlight),
         facts: facts(&hit.doc),
+    }
+}
+
+/// A kind of document as people say it.
+fn kind_label(kind: DocKind) -> &'static str {
+    match kind {
+        DocKind::KnownIssue => "Known issue",
+        DocKind::Case => "Case",
+        DocKind::Feedback => "Feedback",
     }
 }
 
