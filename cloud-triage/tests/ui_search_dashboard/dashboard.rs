@@ -115,6 +115,11 @@ async fn the_period_can_be_dates_and_htmx_gets_the_figures_only() {
         .await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.attrs("#dash-from", "value"), [from.to_string()]);
+    assert_eq!(
+        page.texts("#dash-period option[selected]"),
+        ["The dates below"],
+        "no preset claims the range"
+    );
     assert!(page.count(".dash-backlog-cases a") >= 2, "A and E at least");
     let partial = erin.get_htmx("/ui/dashboard?period=90d").await;
     assert_eq!(

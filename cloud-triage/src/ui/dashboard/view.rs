@@ -21,6 +21,8 @@ const HOUR_MS: f64 = 3_600_000.0;
 pub struct DashboardView {
     /// The period selector's presets.
     pub presets: Vec<Preset>,
+    /// The range was given as dates, not a preset.
+    pub dates_chosen: bool,
     /// The first day of the range, `YYYY-MM-DD`.
     pub from_day: String,
     /// The last day of the range, `YYYY-MM-DD`.
@@ -185,6 +187,7 @@ pub fn dashboard_view(
     let span = period.to_ms - period.from_ms;
     DashboardView {
         presets: presets(period),
+        dates_chosen: period.preset.is_none(),
         from_day: day(period.from_ms),
         to_day: day(period.to_ms - 1),
         range_label: format!("{} – {}", when(period.from_ms), when(period.to_ms)),
