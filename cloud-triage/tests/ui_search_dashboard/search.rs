@@ -9,13 +9,14 @@ use cloud_triage::{
     now_ms,
     store::{access::Role, CaseMatch, Store},
 };
-use qloop_knowledge::{import::parse_known_issues, KnowledgeIndex};
+use qloop_knowledge::{import::parse_known_issues, DocKind, IndexDoc, KnowledgeIndex};
 use reqwest::StatusCode;
 
 use super::{new_store, report, triaged_case, HOUR, RECALL};
 use crate::ui_support::{serve_ui_on, sign_in, ServedUi};
 
-/// The NHTSA recalls stored and indexed, with every case and feedback.
+/// The NHTSA recalls stored and indexed, with every case and feedback,
+/// and the first case as closed-case knowledge.
 async fn index_everything(store: &Store) -> Arc<KnowledgeIndex> {
     let text = std::fs::read_to_string(
         qloop_protocol::shared_data().join("nhtsa/recalls-ford-toyota-tesla-2015-2025.jsonl"),
@@ -28,9 +29,17 @@ async fn index_everything(store: &Store) -> Arc<KnowledgeIndex> {
         .unwrap();
     let index = KnowledgeIndex::in_memory().unwrap();
     index.upsert(&recalls).unwrap();
-    index
-        .upsert(&store.case_index_docs().await.unwrap())
-        .unwrap();
+    let cases = store.case_index_docs().await.unwrap();
+    // A closed case becomes knowledge in the index only (as the indexer does).
+    let closed = IndexDoc {
+        id: format!("{}-closed", cases[0].id),
+        kind: Some(DocKind::KnownIssue),
+        status: Some("closed".into()),
+        remedy: Some("Bleed the brakes and replace the master cylinder seal.".into()),
+        ..cases[0].clone()
+    };
+    index.upsert(&cases).unwrap();
+    index.upsert(&[closed]).unwrap();
     index
         .upsert(&store.feedback_index_docs().await.unwrap())
         .unwrap();
@@ -289,4 +298,37 @@ async fn a_known_issue_shows_its_defect_consequence_remedy_and_matching_cases() 
     let missing = admin.get("/ui/known-issues/99X999000").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.texts(".error")[0].contains("99X999000"));
+}
+
+#[tokio::test]
+async fn a_closed_case_kept_as_knowledge_links_back_to_its_case() {
+    let w = search_world().await;
+    let erin = sign_in(&w.ui, Role::Engineer, "erin").await;
+    let id = format!("case-{}-closed", w.case);
+    let hits = erin
+        .get("/ui/search?q=brake+fluid+soft&kind=known_issue&status=closed")
+        .await;
+    assert_eq!(
+        hits.attrs(".hit a.hit-title", "href"),
+        [format!("/ui/known-issues/{id}")]
+    );
+    let page = erin.get(&format!("/ui/known-issues/{id}")).await;
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "found in the index, not the database"
+    );
+    assert!(page.texts(".ki-remedy")[0].contains("master cylinder seal"));
+    assert!(page.texts(".ki-defect")[0].contains("brake fluid warning"));
+    assert_eq!(
+        page.attrs(".kv a", "href"),
+        [format!("/ui/cases/{}", w.case)],
+        "the case it came from"
+    );
+    let not_knowledge = erin.get(&format!("/ui/known-issues/case-{}", w.case)).await;
+    assert_eq!(
+        not_knowledge.status,
+        StatusCode::NOT_FOUND,
+        "an open case is not a known issue"
+    );
 }
