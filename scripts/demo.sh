@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole pipeline on embedded defaults: builds qloop, starts
 # cloud-triage with its embedded MQTT broker and a SQLite file, replays the
-# fixture vehicles through real edge agents, prints the cases, and keeps the
-# API up until Ctrl-C. Pass --exit to stop after printing.
+# fixture vehicles through real edge agents, prints the cases, and ends by
+# printing the API's address with an admin token and the web UI's address
+# with a one-time sign-in link (it works once, within 10 minutes); then keeps
+# the service up until Ctrl-C. Pass --exit to stop after printing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prereqs.sh >/dev/null 2>&1 || true

@@ -2,7 +2,8 @@
 //! embedded (rumqttd, SQLite, HTTP), replays every fixture vehicle through a
 //! real edge agent — the `edge-agent` binary, one `edge-agent replay`
 //! process per car (capture → outbox → MQTT QoS 1 → PUBACK) — waits until
-//! each feedback has its case, and prints the cases.
+//! each feedback has its case, and prints the cases, the API's address with
+//! an admin token, and the web UI's address with a one-time sign-in link.
 //!
 //! The agents run as processes, not as a linked library: the service does
 //! not depend on the car's crate, and the demo shows the binaries a fleet
@@ -22,10 +23,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
-    cmd::serve::shutdown_signal,
+    cmd::{login_link::link_url, serve::shutdown_signal},
     config::{MqttSource, ServiceConfig},
     service::Service,
-    store::CaseQuery,
+    store::{access::Role, ui_sessions::LOGIN_LINK_TTL_MS, CaseQuery},
 };
 
 /// Flags of `demo`.
@@ -301,19 +302,27 @@ async fn spoken_feedback(
     Ok(())
 }
 
-/// Prints where the API is and an admin token for it.
+/// Prints where the API is with an admin token for it, and where the web UI
+/// is with a one-time engineer's sign-in link.
 async fn print_access(service: &Service) -> anyhow::Result<()> {
     let base = format!("http://{}", service.http_addr);
+    let now = crate::now_ms();
     let token = service
         .store
-        .create_token(
-            crate::store::access::Role::Admin,
-            "demo admin",
-            crate::now_ms(),
-        )
+        .create_token(Role::Admin, "demo admin", now)
         .await?;
     println!("API:      {base}/api/cases   {base}/api/cases/1   {base}/api/openapi.json   {base}/healthz");
     println!("Token:    {token}   (admin; e.g. curl -H 'Authorization: Bearer {token}' {base}/api/cases)");
+    let code = service
+        .store
+        .create_login_link(Role::Engineer, "demo engineer", now)
+        .await?;
+    println!("\nWeb UI: {base}/ui/");
+    println!("Sign in: {}", link_url(&base, &code));
+    println!(
+        "         (as \"demo engineer\"; the link works once, within {} minutes)",
+        LOGIN_LINK_TTL_MS / 60_000
+    );
     Ok(())
 }
 
