@@ -69,6 +69,22 @@ pub(crate) async fn load_state(tx: &mut Tx, id: i64) -> Result<CaseState, StoreE
     })
 }
 
+impl Store {
+    /// Case `id` as the lifecycle sees it, or `None` when there is no such
+    /// case: what the web UI asks which transitions to offer (the rules
+    /// then decide, [`crate::domain::lifecycle::allowed_targets`]).
+    pub async fn lifecycle_state(&self, id: i64) -> Result<Option<CaseState>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let state = match load_state(&mut tx, id).await {
+            Ok(state) => Some(state),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e),
+        };
+        tx.rollback().await?;
+        Ok(state)
+    }
+}
+
 /// Applies a plan's effects to case `id`, in order, by `actor` under the
 /// SLA policy `sla`.
 ///

@@ -100,6 +100,51 @@ pub fn required_fields(to: CaseStatus) -> &'static [&'static str] {
     }
 }
 
+/// What a request to move a case from `from` to `to` must carry, besides
+/// its status: the fields that must hold a value, and whether a message
+/// to the driver and a reason are required. A form offers exactly these;
+/// [`plan`] refuses a request that lacks one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransitionAsks {
+    /// Case fields that must hold a value once the request's fields are written.
+    pub fields: &'static [&'static str],
+    /// A message for the driver is required (the first response, the resolution).
+    pub message: bool,
+    /// A reason is required (waiting on the customer, reopening, cancelling).
+    pub reason: bool,
+}
+
+/// What moving a case from `from` to `to` asks for (see [`TransitionAsks`]).
+/// Returning from `waiting_customer` is not a new answer: it needs no message.
+pub fn transition_asks(from: CaseStatus, to: CaseStatus) -> TransitionAsks {
+    let resuming = from == CaseStatus::WaitingCustomer;
+    TransitionAsks {
+        fields: required_fields(to),
+        message: !resuming
+            && matches!(
+                to,
+                CaseStatus::Acknowledged | CaseStatus::EffectivenessVerified
+            ),
+        reason: matches!(
+            to,
+            CaseStatus::WaitingCustomer | CaseStatus::Reopened | CaseStatus::Cancelled
+        ),
+    }
+}
+
+/// Where `case` may go now: from `waiting_customer` only back to the
+/// status it left, or to `cancelled`; otherwise [`next_states`].
+pub fn allowed_targets(case: &CaseState) -> Vec<CaseStatus> {
+    if case.status == CaseStatus::WaitingCustomer {
+        case.paused_from
+            .into_iter()
+            .chain([CaseStatus::Cancelled])
+            .collect()
+    } else {
+        next_states(case.status).to_vec()
+    }
+}
+
 /// Every field some status requires: what the store loads into
 /// [`CaseState::filled`].
 pub const REQUIRED_FIELDS: [&str; 15] = [

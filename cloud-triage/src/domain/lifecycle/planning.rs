@@ -5,7 +5,7 @@ use qloop_protocol::EventKind;
 use serde_json::{json, Value};
 
 use super::{
-    next_states, required_fields, CaseState, Rules, TransitionRequest, MAX_ACTOR_CHARS,
+    allowed_targets, transition_asks, CaseState, Rules, TransitionRequest, MAX_ACTOR_CHARS,
     MAX_MESSAGE_CHARS, TAKES_UPDATES,
 };
 use crate::domain::{
@@ -133,18 +133,6 @@ fn blank(text: Option<&str>) -> bool {
     text.is_none_or(|t| t.trim().is_empty())
 }
 
-/// Where a case in `case.status` may go.
-fn allowed_targets(case: &CaseState) -> Vec<CaseStatus> {
-    if case.status == CaseStatus::WaitingCustomer {
-        case.paused_from
-            .into_iter()
-            .chain([CaseStatus::Cancelled])
-            .collect()
-    } else {
-        next_states(case.status).to_vec()
-    }
-}
-
 /// Plans moving `case` to `req.to`: refused when the lifecycle does not
 /// allow it, a field is invalid, or something required is missing;
 /// otherwise the effects, in the order they are applied.
@@ -189,7 +177,9 @@ pub fn plan(
 /// suggested, the driver's message, the reason.
 fn missing_for(after: &CaseState, req: &TransitionRequest<'_>) -> Vec<String> {
     let to = req.to;
-    let mut missing: Vec<String> = required_fields(to)
+    let asks = transition_asks(after.status, to);
+    let mut missing: Vec<String> = asks
+        .fields
         .iter()
         .filter(|f| !after.filled.contains(**f))
         .map(|f| f.to_string())
@@ -204,21 +194,10 @@ fn missing_for(after: &CaseState, req: &TransitionRequest<'_>) -> Vec<String> {
             "pca_action (only suggested: accept it with pca_suggested=false, or write one)".into(),
         );
     }
-    // Returning from waiting on the customer is not a new answer.
-    let resuming = after.status == CaseStatus::WaitingCustomer;
-    let needs_message = !resuming
-        && matches!(
-            to,
-            CaseStatus::Acknowledged | CaseStatus::EffectivenessVerified
-        );
-    if needs_message && blank(req.message) {
+    if asks.message && blank(req.message) {
         missing.push("message (what the driver is told)".into());
     }
-    if matches!(
-        to,
-        CaseStatus::WaitingCustomer | CaseStatus::Reopened | CaseStatus::Cancelled
-    ) && blank(req.reason)
-    {
+    if asks.reason && blank(req.reason) {
         missing.push("reason".into());
     }
     missing

@@ -292,6 +292,61 @@ fn answers_need_a_message_and_side_states_a_reason() {
 }
 
 #[test]
+fn what_a_transition_asks_for_is_what_the_plan_refuses_without() {
+    let asks = transition_asks(CaseStatus::New, CaseStatus::Acknowledged);
+    assert_eq!(
+        asks,
+        TransitionAsks {
+            fields: &[],
+            message: true,
+            reason: false
+        }
+    );
+    let asks = transition_asks(CaseStatus::Acknowledged, CaseStatus::Contained);
+    assert_eq!(asks.fields, required_fields(CaseStatus::Contained));
+    assert!(!asks.message && !asks.reason);
+    assert!(transition_asks(CaseStatus::FollowUp, CaseStatus::Reopened).reason);
+    // Back from waiting on the customer: no new answer, so no message.
+    let back = transition_asks(CaseStatus::WaitingCustomer, CaseStatus::Acknowledged);
+    assert!(!back.message);
+    // The plan's refusal names exactly what the asks list, for every
+    // transition of every status.
+    for from in CaseStatus::ALL.iter().copied() {
+        for to in allowed_targets(&case(from)) {
+            let asks = transition_asks(from, to);
+            let mut expected: Vec<String> = asks.fields.iter().map(|f| f.to_string()).collect();
+            if asks.message {
+                expected.push("message (what the driver is told)".into());
+            }
+            if asks.reason {
+                expected.push("reason".into());
+            }
+            match run(&case(from), to, None, None, json!({})) {
+                Err(Refusal::Missing { missing, .. }) => assert_eq!(missing, expected),
+                Ok(_) => assert!(expected.is_empty(), "{from} -> {to}"),
+                Err(other) => panic!("{from} -> {to}: {other}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn the_allowed_targets_are_the_graph_except_while_waiting_on_the_customer() {
+    assert_eq!(
+        allowed_targets(&case(CaseStatus::New)),
+        next_states(CaseStatus::New).to_vec()
+    );
+    let mut waiting = case(CaseStatus::WaitingCustomer);
+    assert_eq!(allowed_targets(&waiting), vec![CaseStatus::Cancelled]);
+    waiting.paused_from = Some(CaseStatus::RootCauseFound);
+    assert_eq!(
+        allowed_targets(&waiting),
+        vec![CaseStatus::RootCauseFound, CaseStatus::Cancelled]
+    );
+    assert!(allowed_targets(&case(CaseStatus::Closed)).is_empty());
+}
+
+#[test]
 fn a_bad_field_with_a_transition_is_refused_before_anything_is_planned() {
     let err = run(
         &case(CaseStatus::New),
