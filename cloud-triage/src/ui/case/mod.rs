@@ -19,11 +19,13 @@
 //! - `view`: what the page shows, built from the read models and the rules.
 //! - `fields`: the 8D fields as forms show them.
 //! - `reports`: the reports, their clips and charts.
+//! - `listing`: the known issues, similar cases and history as listed.
 //! - `transition`, `eight_d`, `follow_up`, `merge_split`: the actions.
 
 mod eight_d;
 mod fields;
 mod follow_up;
+mod listing;
 mod merge_split;
 mod reports;
 mod transition;

@@ -12,11 +12,12 @@ use crate::{
     },
     store::{Store, StoreError},
     ui::format::{sla_badges, when, when_opt, SlaBadge},
-    views::{CaseDetail, HistoryEntry},
+    views::CaseDetail,
 };
 
 use super::{
     fields::{current_values, kind_of, label_of, FormField, BLOCKS},
+    listing::{match_view, HistoryView, MatchView},
     reports::ReportsPage,
 };
 
@@ -103,50 +104,6 @@ pub struct EightDPanel {
     pub error: Option<String>,
     /// Whether the edit form is open (after a refusal).
     pub open: bool,
-}
-
-/// A known issue or similar case with its scores.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MatchView {
-    /// Its page.
-    pub href: String,
-    /// Its title.
-    pub title: String,
-    /// Its document id.
-    pub doc_id: String,
-    /// `Known issue` or `Similar case`.
-    pub kind: &'static str,
-    /// Hybrid rank score.
-    pub score: String,
-    /// Cosine similarity, or empty.
-    pub similarity: String,
-}
-
-/// One history entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryView {
-    /// When.
-    pub at: String,
-    /// Who.
-    pub actor: String,
-    /// Which field.
-    pub field: String,
-    /// The value before, or empty.
-    pub old: String,
-    /// The value after, or empty.
-    pub new: String,
-}
-
-impl HistoryView {
-    fn of(h: &HistoryEntry) -> Self {
-        Self {
-            at: when(h.at_ms),
-            actor: h.actor.clone(),
-            field: h.field.clone(),
-            old: h.old_value.clone().unwrap_or_default(),
-            new: h.new_value.clone().unwrap_or_default(),
-        }
-    }
 }
 
 /// A small form's values and its refusal.
@@ -382,43 +339,6 @@ pub fn eight_d_panel(case: &CaseDetail) -> EightDPanel {
     }
 }
 
-/// A match with the link to its page: `case-N` is case N, anything else a
-/// known issue.
-fn match_view(m: &crate::views::CaseMatch) -> MatchView {
-    let href = match m
-        .doc_id
-        .strip_prefix("case-")
-        .and_then(|n| n.parse::<i64>().ok())
-    {
-        Some(n) => format!("/ui/cases/{n}"),
-        None => format!("/ui/known-issues/{}", encode_segment(&m.doc_id)),
-    };
-    MatchView {
-        href,
-        title: m.title.clone(),
-        doc_id: m.doc_id.clone(),
-        kind: match m.kind {
-            MatchKind::KnownIssue => "Known issue",
-            MatchKind::SimilarCase => "Similar case",
-        },
-        score: format!("{:.4}", m.score),
-        similarity: m.similarity.map(|s| format!("{s:.2}")).unwrap_or_default(),
-    }
-}
-
-/// `text` as one URL path segment (unreserved characters kept, the rest
-/// percent-encoded).
-fn encode_segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,11 +347,5 @@ mod tests {
     fn statuses_read_as_words() {
         assert_eq!(status_label("root_cause_found"), "Root cause found");
         assert_eq!(status_label("new"), "New");
-    }
-
-    #[test]
-    fn a_known_issue_id_is_one_path_segment() {
-        assert_eq!(encode_segment("24V-123"), "24V-123");
-        assert_eq!(encode_segment("a/b c"), "a%2Fb%20c");
     }
 }
