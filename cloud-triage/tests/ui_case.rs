@@ -29,11 +29,12 @@ use std::time::Instant;
 
 use cloud_triage::store::{access::Role, AudioState};
 use reqwest::StatusCode;
-use ui_support::{get_anonymous, serve_ui, sign_in};
+use ui_support::{get_anonymous, serve_ui, sign_in, Page};
 use uuid::Uuid;
 
-#[tokio::test]
-async fn the_page_shows_the_case_its_badges_and_each_report_with_its_words_clip_and_charts() {
+/// A case of two reports, the newer with a clip and shared location: the
+/// page as an engineer sees it, the two feedback ids and the case.
+async fn two_reports() -> (ui_support::ServedUi, Page, Uuid, Uuid, i64) {
     let ui = serve_ui().await;
     let clip = audio::wav_file(ui.dir.path(), 8_000);
     let fleet = Fleet::new(&ui.store, vec![recall()]);
@@ -45,8 +46,13 @@ async fn the_page_shows_the_case_its_badges_and_each_report_with_its_words_clip_
         .await;
     assert_eq!(case, same, "both reports joined one case");
     let engineer = sign_in(&ui, Role::Engineer, "alice").await;
-
     let page = engineer.get(&format!("/ui/cases/{case}")).await;
+    (ui, page, older, newer, case)
+}
+
+#[tokio::test]
+async fn the_page_shows_the_case_its_badges_its_matches_and_its_history() {
+    let (_ui, page, _, _, case) = two_reports().await;
 
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.texts("h1"), [format!("#{case} brakes feel soft")]);
@@ -62,6 +68,30 @@ async fn the_page_shows_the_case_its_badges_and_each_report_with_its_words_clip_
     );
     assert_eq!(page.texts(".case-facts .vehicles"), ["2"]);
     assert_eq!(page.texts(".case-facts .reports"), ["2"]);
+    // The known issue with its scores and the link to its page.
+    assert_eq!(
+        page.attrs("#matches td[data-label=Title] a", "href"),
+        ["/ui/known-issues/24V-512"]
+    );
+    assert_eq!(page.texts("#matches td[data-label=Score]"), ["0.0325"]);
+    assert_eq!(page.texts("#matches td[data-label=Similarity]"), ["0.91"]);
+    // The charts' scripts come from this origin, after uPlot.
+    let scripts = page.attrs("head script", "src");
+    let at = |s: &str| scripts.iter().position(|x| x == s).unwrap();
+    assert!(at("/ui/static/vendor/uplot-1.6.32.iife.min.js") < at("/ui/static/case.js"));
+    // The history, oldest first, starts with the opening.
+    assert_eq!(
+        page.texts("#history td[data-label=What]")
+            .first()
+            .map(String::as_str),
+        Some("opened")
+    );
+}
+
+#[tokio::test]
+async fn each_report_shows_its_words_clip_charts_dtcs_software_and_shared_location() {
+    let (_ui, page, older, newer, _) = two_reports().await;
+
     // Reports, newest first, each with source and confidence.
     assert_eq!(
         page.attrs("li.report", "id"),
@@ -123,24 +153,6 @@ async fn the_page_shows_the_case_its_badges_and_each_report_with_its_words_clip_
     assert_eq!(
         page.texts(&format!("#report-{older} .location")),
         ["not shared"]
-    );
-    // The known issue with its scores and the link to its page.
-    assert_eq!(
-        page.attrs("#matches td[data-label=Title] a", "href"),
-        ["/ui/known-issues/24V-512"]
-    );
-    assert_eq!(page.texts("#matches td[data-label=Score]"), ["0.0325"]);
-    assert_eq!(page.texts("#matches td[data-label=Similarity]"), ["0.91"]);
-    // The charts' scripts come from this origin, after uPlot.
-    let scripts = page.attrs("head script", "src");
-    let at = |s: &str| scripts.iter().position(|x| x == s).unwrap();
-    assert!(at("/ui/static/vendor/uplot-1.6.32.iife.min.js") < at("/ui/static/case.js"));
-    // The history, oldest first, starts with the opening.
-    assert_eq!(
-        page.texts("#history td[data-label=What]")
-            .first()
-            .map(String::as_str),
-        Some("opened")
     );
 }
 
