@@ -42,13 +42,22 @@ pub struct HistoryView {
 impl HistoryView {
     /// The view of `h`.
     pub fn of(h: &HistoryEntry) -> Self {
+        let value = |v: &Option<String>| shown_value(&h.field, v.as_deref().unwrap_or_default());
         Self {
             at: when(h.at_ms),
             actor: h.actor.clone(),
             field: h.field.clone(),
-            old: h.old_value.clone().unwrap_or_default(),
-            new: h.new_value.clone().unwrap_or_default(),
+            old: value(&h.old_value),
+            new: value(&h.new_value),
         }
+    }
+}
+
+/// A history value as people read it: a time field's Unix ms as a time.
+fn shown_value(field: &str, value: &str) -> String {
+    match value.parse::<i64>() {
+        Ok(ms) if field.ends_with("_ms") => when(ms),
+        _ => value.to_string(),
     }
 }
 
@@ -92,6 +101,16 @@ fn encode_segment(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_field_in_the_history_reads_as_a_time() {
+        assert_eq!(
+            shown_value("ica_due_ms", "1717000000000"),
+            "2024-05-29 16:26 UTC"
+        );
+        assert_eq!(shown_value("root_cause", "1717000000000"), "1717000000000");
+        assert_eq!(shown_value("ica_due_ms", ""), "");
+    }
 
     #[test]
     fn a_known_issue_id_is_one_path_segment() {
