@@ -24,8 +24,13 @@
 //! - [`dashboard`]: `/ui/dashboard` and the monthly report downloads.
 
 pub mod assets;
+pub mod audio;
+pub mod case;
+pub mod cases;
+pub mod dashboard;
 pub mod format;
 pub mod page;
+pub mod search;
 pub mod session;
 
 use axum::{
@@ -41,6 +46,11 @@ use crate::api::ApiState;
 /// under `/ui/`. Merge with [`crate::api::router`].
 pub fn router(state: ApiState) -> Router {
     let signed_in = Router::new()
+        .merge(cases::routes())
+        .merge(case::routes())
+        .merge(audio::routes())
+        .merge(search::routes())
+        .merge(dashboard::routes())
         .route("/logout", axum::routing::post(session::logout))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -149,8 +149,12 @@ pub async fn require_session(
 /// Where a request without a session goes: the sign-in page (back here
 /// after), or for htmx a 401 that tells it to go there.
 fn sign_in_first(request: &Request) -> Response {
+    // Inside `nest("/ui")` the request's URI has lost its prefix; the
+    // original one is where the person was going.
     let next = request
-        .uri()
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or(request.uri(), |o| &o.0)
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/ui/cases".into());
