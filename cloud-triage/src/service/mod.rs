@@ -115,11 +115,11 @@ impl Service {
         let app = api::router(state.clone())
             .merge(crate::ui::router(state))
             .layer((
-            axum::Extension(knowledge),
-            axum::Extension(vectors),
-            axum::Extension(triage),
-            axum::Extension(Arc::new(config.policy)),
-        ));
+                axum::Extension(knowledge),
+                axum::Extension(vectors),
+                axum::Extension(triage),
+                axum::Extension(Arc::new(config.policy)),
+            ));
         tasks.push(serve_http(listener, app, stopped(stop_rx.clone())));
         tasks.push(tokio::spawn(mirror_readiness(
             ready,

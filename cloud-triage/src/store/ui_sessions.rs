@@ -151,11 +151,7 @@ impl Store {
 
     /// The session a cookie names, unless unknown, ended, expired, or its
     /// token revoked.
-    pub async fn ui_session(
-        &self,
-        id: &str,
-        now_ms: i64,
-    ) -> Result<Option<UiSession>, StoreError> {
+    pub async fn ui_session(&self, id: &str, now_ms: i64) -> Result<Option<UiSession>, StoreError> {
         if !well_formed(id) {
             return Ok(None);
         }

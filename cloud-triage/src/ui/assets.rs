@@ -41,10 +41,7 @@ pub async fn serve(Path(path): Path<String>) -> Response {
         "no-cache"
     };
     (
-        [
-            (header::CONTENT_TYPE, kind),
-            (header::CACHE_CONTROL, cache),
-        ],
+        [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, cache)],
         file.data.into_owned(),
     )
         .into_response()
@@ -65,6 +62,10 @@ mod tests {
         ] {
             assert!(Assets::get(path).is_some(), "{path} is embedded");
         }
-        assert_eq!(content_type("vendor/README.md"), None, "only web files are served");
+        assert_eq!(
+            content_type("vendor/README.md"),
+            None,
+            "only web files are served"
+        );
     }
 }

@@ -77,11 +77,17 @@ pub fn sla_badges(clocks: &[SlaClock]) -> Vec<SlaBadge> {
 fn badge(clock: &SlaClock) -> SlaBadge {
     let paused = clock.paused.last().is_some_and(|(_, to)| to.is_none());
     let (state, text) = if clock.breached {
-        ("breached", format!("breached, {} over", duration(-clock.remaining_ms)))
+        (
+            "breached",
+            format!("breached, {} over", duration(-clock.remaining_ms)),
+        )
     } else if clock.stopped_at_ms.is_some() {
         ("met", format!("met in {}", duration(clock.elapsed_ms)))
     } else if paused {
-        ("paused", format!("paused, {} left", duration(clock.remaining_ms)))
+        (
+            "paused",
+            format!("paused, {} left", duration(clock.remaining_ms)),
+        )
     } else {
         ("running", format!("{} left", duration(clock.remaining_ms)))
     };
@@ -122,12 +128,7 @@ mod tests {
         paused.paused = vec![(100, None)];
         let mut met = clock(SlaMetric::Route, 0);
         met.stopped_at_ms = Some(600_000);
-        let badges = sla_badges(&[
-            old,
-            clock(SlaMetric::Resolution, 1),
-            paused,
-            met,
-        ]);
+        let badges = sla_badges(&[old, clock(SlaMetric::Resolution, 1), paused, met]);
         let got: Vec<(&str, &str, &str)> = badges
             .iter()
             .map(|b| (b.metric, b.state, b.text.as_str()))

@@ -33,12 +33,7 @@ pub mod page;
 pub mod search;
 pub mod session;
 
-use axum::{
-    http::HeaderMap,
-    response::Redirect,
-    routing::get,
-    Router,
-};
+use axum::{http::HeaderMap, response::Redirect, routing::get, Router};
 
 use crate::api::ApiState;
 

@@ -199,12 +199,9 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, Respons
         };
     }
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
-        error_page(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The form is too large.",
-        )
-    })?;
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| error_page(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."))?;
     let token = serde_urlencoded_field(&bytes, "csrf");
     if !token.is_some_and(|t| same_secret(&t, expected)) {
         return Err(refuse());
@@ -244,7 +241,11 @@ pub struct LoginQuery {
 }
 
 /// A page with a fresh double-submit CSRF cookie.
-fn with_login_csrf(headers: &HeaderMap, status: StatusCode, draw: impl Fn(&str) -> Response) -> Response {
+fn with_login_csrf(
+    headers: &HeaderMap,
+    status: StatusCode,
+    draw: impl Fn(&str) -> Response,
+) -> Response {
     let csrf = secret();
     let mut response = draw(&csrf);
     *response.status_mut() = status;
@@ -428,8 +429,16 @@ mod tests {
             Some(("PATCH", "/api/cases/{id}".into()))
         );
         assert_eq!(api_route_of(&post, "/ui/logout"), None);
-        assert!(!role_may(Role::Operator, "POST", "/api/cases/{id}/transition"));
-        assert!(role_may(Role::Operator, "POST", "/api/cases/{id}/satisfaction"));
+        assert!(!role_may(
+            Role::Operator,
+            "POST",
+            "/api/cases/{id}/transition"
+        ));
+        assert!(role_may(
+            Role::Operator,
+            "POST",
+            "/api/cases/{id}/satisfaction"
+        ));
         assert!(role_may(Role::Engineer, "PATCH", "/api/cases/{id}"));
         assert!(role_may(Role::Operator, "GET", "/api/cases/{id}"));
     }
