@@ -33,6 +33,8 @@ const VIN: &str = "5YJ3E1EA7KF317555";
 const WORDS: &str = "the brakes grind loudly every time I slow down for a red light";
 /// What the engineer searches for: a few of the driver's words.
 const QUERY: &str = "brakes grind";
+/// The recall about it, imported before the service starts.
+const KNOWN_ISSUE: &str = "KI-BRAKE-12";
 /// The first response the car must receive.
 const FIRST_RESPONSE: &str = "Thanks, we are looking at your brakes; please book a check.";
 /// Who works the case.
@@ -59,7 +61,7 @@ async fn an_engineer_finds_the_drivers_words_and_works_the_case_in_a_browser() {
         .unwrap();
     browser.sign_in(&base, &token).await;
     journey::the_case_list_shows(&browser, case).await;
-    journey::search_finds_the_case(&browser, &base, QUERY, case).await;
+    journey::search_finds_the_case(&browser, &base, QUERY, case, KNOWN_ISSUE).await;
     journey::the_case_shows_charts_and_audio(&browser, case, SIGNALS.len()).await;
     journey::acknowledge(&browser, FIRST_RESPONSE).await;
     let heard = car.next_event(EventKind::FirstResponse).await;
