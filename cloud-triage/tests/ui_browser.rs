@@ -10,8 +10,9 @@
 //! - The one-time link the demo prints signs in with one click.
 //!
 //! Every page is shot at 1280 and 390 px under `target/ui-screens/`.
-//! Without chromium and chromedriver the tests print `SKIP: …` and pass,
-//! unless `QLOOP_REQUIRE_SERVICES=1`.
+//! Without chromium and chromedriver (Debian's, in /usr/bin; the
+//! `QLOOP_CHROMIUM` and `QLOOP_CHROMEDRIVER` variables name others) the
+//! tests print `SKIP: …` and pass, unless `QLOOP_REQUIRE_SERVICES=1`.
 
 mod common_env;
 mod ui_browser_support;

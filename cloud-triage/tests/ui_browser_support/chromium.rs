@@ -11,10 +11,19 @@ use std::{
 
 use std::os::unix::process::CommandExt;
 
-/// Debian's `chromium` package.
+/// Debian's `chromium` package; `QLOOP_CHROMIUM` names another.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
-/// Debian's `chromium-driver` package.
+/// Debian's `chromium-driver` package; `QLOOP_CHROMEDRIVER` names another.
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// The browser and the driver to use: `(chromium, chromedriver)`.
+fn binaries() -> (String, String) {
+    let pick = |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.into());
+    (
+        pick("QLOOP_CHROMIUM", CHROMIUM),
+        pick("QLOOP_CHROMEDRIVER", CHROMEDRIVER),
+    )
+}
 /// The window every page is first shown in.
 pub const WINDOW: (u32, u32) = (1280, 900);
 
@@ -33,7 +42,8 @@ struct Driver(Child);
 
 /// Why the browser tests cannot run here, or `None` when they can.
 fn missing_browser() -> Option<String> {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+    let (chromium, chromedriver) = binaries();
+    let missing: Vec<String> = [chromium, chromedriver]
         .into_iter()
         .filter(|bin| !Path::new(bin).is_file())
         .collect();
@@ -70,10 +80,11 @@ impl Chromium {
             skip(&reason);
             return None;
         }
+        let (chromium, chromedriver) = binaries();
         let port = free_port();
         // Dropped, and so killed, if no session can be made.
         let driver = Driver(
-            Command::new(CHROMEDRIVER)
+            Command::new(chromedriver)
                 .arg(format!("--port={port}"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -82,7 +93,7 @@ impl Chromium {
                 .expect("chromedriver starts"),
         );
         let profile = tempfile::tempdir().unwrap();
-        let client = connect_when_listening(port, &profile).await;
+        let client = connect_when_listening(port, &chromium, &profile).await;
         let chromium = Chromium {
             client,
             _driver: driver,
@@ -109,7 +120,11 @@ impl Chromium {
 
 /// Waits up to 20 s for chromedriver on `port`, then opens a session with
 /// the headless capabilities.
-async fn connect_when_listening(port: u16, profile: &tempfile::TempDir) -> fantoccini::Client {
+async fn connect_when_listening(
+    port: u16,
+    chromium: &str,
+    profile: &tempfile::TempDir,
+) -> fantoccini::Client {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let start = Instant::now();
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
@@ -123,7 +138,7 @@ async fn connect_when_listening(port: u16, profile: &tempfile::TempDir) -> fanto
     capabilities.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
-            "binary": CHROMIUM,
+            "binary": chromium,
             "args": [
                 "--headless=new",
                 "--no-sandbox",
