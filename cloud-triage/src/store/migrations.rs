@@ -73,6 +73,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ui_sessions",
         include_str!("../../migrations/0012_ui_sessions.sql"),
     ),
+    (
+        13,
+        "ui_indexes",
+        include_str!("../../migrations/0013_ui_indexes.sql"),
+    ),
 ];
 
 /// [`MIGRATIONS`] as a source sqlx's migrator understands.

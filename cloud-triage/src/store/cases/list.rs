@@ -80,38 +80,35 @@ fn json_inner(text: &str) -> String {
 }
 
 /// The condition on a case's SLA clocks for `state` (see [`SlaState`]):
-/// some metric's current clock (its highest cycle) is in it. `?` is "now".
+/// some metric's current clock (no higher cycle of its metric) is in it.
+/// `?` is "now". The index `sla_clocks_state` holds every column read.
 ///
 /// A clock is breached when a breach is recorded or it ended or runs past
 /// its due instant; the due instant is where the calendar's working time
 /// reaches the target plus the finished pauses, so this is the reading's
 /// "more working time used than the target"
 /// ([`crate::domain::clocks::Clock::reading`]) without the calendar.
-fn sla_condition(state: SlaState) -> &'static str {
-    match state {
+fn sla_condition(state: SlaState) -> String {
+    let in_state = match state {
         SlaState::Breached => {
-            "EXISTS (SELECT 1 FROM sla_clocks k WHERE k.case_id = cases.id AND k.cycle = \
-             (SELECT MAX(m.cycle) FROM sla_clocks m WHERE m.case_id = k.case_id AND m.metric = k.metric) \
-             AND (k.breached_at_ms IS NOT NULL OR COALESCE(k.stopped_at_ms, k.paused_since_ms, ?) > k.due_at_ms))"
+            "k.breached_at_ms IS NOT NULL OR COALESCE(k.stopped_at_ms, k.paused_since_ms, ?) > k.due_at_ms"
         }
         SlaState::Met => {
-            "EXISTS (SELECT 1 FROM sla_clocks k WHERE k.case_id = cases.id AND k.cycle = \
-             (SELECT MAX(m.cycle) FROM sla_clocks m WHERE m.case_id = k.case_id AND m.metric = k.metric) \
-             AND k.breached_at_ms IS NULL AND k.stopped_at_ms IS NOT NULL AND k.stopped_at_ms <= k.due_at_ms)"
+            "k.breached_at_ms IS NULL AND k.stopped_at_ms IS NOT NULL AND k.stopped_at_ms <= k.due_at_ms"
         }
         SlaState::Paused => {
-            "EXISTS (SELECT 1 FROM sla_clocks k WHERE k.case_id = cases.id AND k.cycle = \
-             (SELECT MAX(m.cycle) FROM sla_clocks m WHERE m.case_id = k.case_id AND m.metric = k.metric) \
-             AND k.breached_at_ms IS NULL AND k.stopped_at_ms IS NULL AND k.paused_since_ms IS NOT NULL \
-             AND k.paused_since_ms <= k.due_at_ms)"
+            "k.breached_at_ms IS NULL AND k.stopped_at_ms IS NULL AND k.paused_since_ms IS NOT NULL \
+             AND k.paused_since_ms <= k.due_at_ms"
         }
         SlaState::Running => {
-            "EXISTS (SELECT 1 FROM sla_clocks k WHERE k.case_id = cases.id AND k.cycle = \
-             (SELECT MAX(m.cycle) FROM sla_clocks m WHERE m.case_id = k.case_id AND m.metric = k.metric) \
-             AND k.breached_at_ms IS NULL AND k.stopped_at_ms IS NULL AND k.paused_since_ms IS NULL \
-             AND ? <= k.due_at_ms)"
+            "k.breached_at_ms IS NULL AND k.stopped_at_ms IS NULL AND k.paused_since_ms IS NULL \
+             AND ? <= k.due_at_ms"
         }
-    }
+    };
+    format!(
+        "EXISTS (SELECT 1 FROM sla_clocks k WHERE k.case_id = cases.id AND ({in_state}) AND NOT EXISTS \
+         (SELECT 1 FROM sla_clocks m WHERE m.case_id = k.case_id AND m.metric = k.metric AND m.cycle > k.cycle))"
+    )
 }
 
 /// The `ORDER BY` of `sort`; ties go newest case first. Severity ranks in
@@ -178,9 +175,9 @@ fn conditions(
     if let Some(state) = q.sla {
         match state {
             SlaState::Breached | SlaState::Running => {
-                c.push(sla_condition(state), Arg::Int(now_ms))
+                c.push(&sla_condition(state), Arg::Int(now_ms))
             }
-            SlaState::Met | SlaState::Paused => c.push_plain(sla_condition(state)),
+            SlaState::Met | SlaState::Paused => c.push_plain(&sla_condition(state)),
         }
     }
     Ok(c)
