@@ -191,17 +191,14 @@ impl Store {
         let filters = conditions(q, self.taxonomy(), crate::now_ms())?;
         let where_clause = filters.where_clause();
         let (limit, offset) = (q.effective_limit(), q.effective_offset());
-
-        let count_sql = format!("SELECT COUNT(*) AS total FROM cases{where_clause}");
-        let total: i64 = filters
-            .bind(sqlx::query(&count_sql))
-            .fetch_one(self.pool())
-            .await?
-            .try_get("total")?;
-
+        // A filter no index serves (model, software, SLA state) is judged
+        // case by case: then one pass yields the page and the total.
+        let one_pass = q.model.is_some() || q.software.is_some() || q.sla.is_some();
         let n = filters.args.len();
-        let list_sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM cases{where_clause} ORDER BY {} LIMIT ${} OFFSET ${}",
+        let list_sql =
+            format!(
+            "SELECT {SUMMARY_COLUMNS}{} FROM cases{where_clause} ORDER BY {} LIMIT ${} OFFSET ${}",
+            if one_pass { ", COUNT(*) OVER () AS total" } else { "" },
             order_by(q.sort.unwrap_or_default()),
             n + 1,
             n + 2
@@ -212,6 +209,17 @@ impl Store {
             .bind(offset)
             .fetch_all(self.pool())
             .await?;
+        let total: i64 = match rows.first() {
+            Some(row) if one_pass => row.try_get("total")?,
+            _ => {
+                let count_sql = format!("SELECT COUNT(*) AS total FROM cases{where_clause}");
+                filters
+                    .bind(sqlx::query(&count_sql))
+                    .fetch_one(self.pool())
+                    .await?
+                    .try_get("total")?
+            }
+        };
         let items = rows
             .iter()
             .map(summary_from_row)
