@@ -32,6 +32,8 @@ echo "== fmt" >&2
 cargo fmt --all --check
 echo "== store import loops" >&2
 python3 scripts/store_import_loops.py
+echo "== vendored UI libraries" >&2
+scripts/fetch_ui_vendor.sh --verify
 echo "== clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== build" >&2
