@@ -11,8 +11,8 @@
 //! action stands for ([`session::api_route_of`]).
 //!
 //! # Layout
-//! - [`session`]: sign-in (token or one-time link), the session cookie,
-//!   CSRF, roles, sign-out.
+//! - [`session`]: the session cookie, CSRF, roles on every signed-in route.
+//! - [`login`]: sign-in (token or one-time link) and sign-out.
 //! - [`assets`]: the embedded static files (`cloud-triage/static/`).
 //! - [`page`]: the chrome every page shares, the HTML error page, the
 //!   security headers (CSP without inline script, `X-Frame-Options: DENY`).
@@ -29,6 +29,7 @@ pub mod case;
 pub mod cases;
 pub mod dashboard;
 pub mod format;
+pub mod login;
 pub mod page;
 pub mod search;
 pub mod session;
@@ -46,17 +47,17 @@ pub fn router(state: ApiState) -> Router {
         .merge(audio::routes())
         .merge(search::routes())
         .merge(dashboard::routes())
-        .route("/logout", axum::routing::post(session::logout))
+        .route("/logout", axum::routing::post(login::logout))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::require_session,
         ));
     let ui = Router::new()
         .route("/", get(|| async { Redirect::to("/ui/cases") }))
-        .route("/login", get(session::login_page).post(session::login))
+        .route("/login", get(login::login_page).post(login::login))
         .route(
             "/login/link",
-            get(session::link_page).post(session::redeem_link),
+            get(login::link_page).post(login::redeem_link),
         )
         .route("/static/{*path}", get(assets::serve))
         .merge(signed_in)
