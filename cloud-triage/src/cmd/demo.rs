@@ -23,10 +23,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
-    cmd::{login_link::link_url, serve::shutdown_signal},
+    cmd::serve::shutdown_signal,
     config::{MqttSource, ServiceConfig},
     service::Service,
-    store::{access::Role, ui_sessions::LOGIN_LINK_TTL_MS, CaseQuery},
+    store::{access::Role, CaseQuery},
 };
 
 /// Flags of `demo`.
@@ -313,17 +313,7 @@ async fn print_access(service: &Service) -> anyhow::Result<()> {
         .await?;
     println!("API:      {base}/api/cases   {base}/api/cases/1   {base}/api/openapi.json   {base}/healthz");
     println!("Token:    {token}   (admin; e.g. curl -H 'Authorization: Bearer {token}' {base}/api/cases)");
-    let code = service
-        .store
-        .create_login_link(Role::Engineer, "demo engineer", now)
-        .await?;
-    println!("\nWeb UI: {base}/ui/");
-    println!("Sign in: {}", link_url(&base, &code));
-    println!(
-        "         (as \"demo engineer\"; the link works once, within {} minutes)",
-        LOGIN_LINK_TTL_MS / 60_000
-    );
-    Ok(())
+    super::login_link::print_ui_entry(&service.store, &base, "demo engineer", now).await
 }
 
 /// Prints the newest cases, one line each.

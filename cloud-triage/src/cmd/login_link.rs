@@ -33,6 +33,26 @@ pub fn link_url(base: &str, code: &str) -> String {
     format!("{}/ui/login/link?code={code}", base.trim_end_matches('/'))
 }
 
+/// Prints where the web UI of `base` is and a one-time sign-in link for an
+/// engineer named `name` (the demo ends with this).
+pub async fn print_ui_entry(
+    store: &crate::store::Store,
+    base: &str,
+    name: &str,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let code = store
+        .create_login_link(Role::Engineer, name, now_ms)
+        .await?;
+    println!("\nWeb UI: {base}/ui/");
+    println!("Sign in: {}", link_url(base, &code));
+    println!(
+        "         (as {name:?}; the link works once, within {} minutes)",
+        LOGIN_LINK_TTL_MS / 60_000
+    );
+    Ok(())
+}
+
 /// Prints the link on stdout.
 pub async fn run(args: LoginLinkArgs) -> anyhow::Result<()> {
     let store = args.data.store().await?;
