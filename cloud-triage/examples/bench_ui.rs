@@ -90,6 +90,7 @@ async fn seed(store: &Store, cases: u32) -> anyhow::Result<i64> {
         department: Some("chassis".into()),
         severity: "minor".into(),
         severity_reasons: vec![],
+        hazard: None,
         confidence: 0.9,
         model_version: "bench".into(),
         vector: Some(vector),

@@ -113,6 +113,28 @@ impl Classifier {
 
     /// Classifies a normalised embedding.
     pub fn predict(&self, vector: &[f32]) -> Prediction {
+        let votes = self.votes(vector);
+        let (best, confidence) = votes
+            .shares
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+            .map_or((NEEDS_HUMAN_TRIAGE.to_string(), 0.0), |(c, s)| (c.clone(), *s));
+        let sure = votes.near_duplicate.is_some() || confidence >= self.config.min_confidence;
+        Prediction {
+            category: if sure && best != NEEDS_HUMAN_TRIAGE {
+                best.clone()
+            } else {
+                NEEDS_HUMAN_TRIAGE.into()
+            },
+            best,
+            confidence,
+        }
+    }
+
+    /// The neighbours' vote: each category's similarity-weighted share
+    /// among the k nearest examples, or the one category of a
+    /// near-duplicate (share 1, confidence its similarity).
+    pub fn votes(&self, vector: &[f32]) -> Votes {
         let mut sims: Vec<(f32, &str)> = self
             .examples
             .iter()
@@ -120,21 +142,16 @@ impl Classifier {
             .collect();
         let k = self.config.k.max(1).min(sims.len());
         if k == 0 {
-            return Prediction {
-                category: NEEDS_HUMAN_TRIAGE.into(),
-                best: NEEDS_HUMAN_TRIAGE.into(),
-                confidence: 0.0,
-            };
+            return Votes::default();
         }
         sims.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0));
         // A near-duplicate of a labelled example (the same complaint again,
         // or one an engineer just corrected) takes that example's category.
         if let Some((sim, cat)) = sims[..k].iter().max_by(|a, b| a.0.total_cmp(&b.0)) {
             if *sim >= NEAR_DUPLICATE {
-                return Prediction {
-                    category: cat.to_string(),
-                    best: cat.to_string(),
-                    confidence: *sim,
+                return Votes {
+                    shares: vec![(cat.to_string(), *sim)],
+                    near_duplicate: Some(cat.to_string()),
                 };
             }
         }
@@ -145,21 +162,23 @@ impl Classifier {
             *votes.entry(cat).or_default() += w;
             total += w;
         }
-        let (best, score) = votes
-            .into_iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)))
-            .expect("k >= 1");
-        let confidence = if total > 0.0 { score / total } else { 0.0 };
-        Prediction {
-            category: if confidence >= self.config.min_confidence {
-                best.to_string()
-            } else {
-                NEEDS_HUMAN_TRIAGE.into()
-            },
-            best: best.to_string(),
-            confidence,
+        Votes {
+            shares: votes
+                .into_iter()
+                .map(|(c, w)| (c.to_string(), if total > 0.0 { w / total } else { 0.0 }))
+                .collect(),
+            near_duplicate: None,
         }
     }
+}
+
+/// The k nearest examples' vote.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Votes {
+    /// Categories with their share of the vote (sums to 1 unless empty).
+    pub shares: Vec<(String, f32)>,
+    /// The category of a near-duplicate example, which decides alone.
+    pub near_duplicate: Option<String>,
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {

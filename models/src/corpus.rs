@@ -42,16 +42,7 @@ pub fn training_dir() -> PathBuf {
 /// Every `*.jsonl` in `dir` (sorted by name) and the taxonomy's exemplars.
 /// A missing folder gives the exemplars alone, with a warning.
 pub fn load_corpus(dir: &Path, taxonomy: &Taxonomy) -> Result<TrainingSet, ModelError> {
-    let mut set = TrainingSet::default();
-    for (name, c) in &taxonomy.categories {
-        set.items.extend(c.exemplars.iter().map(|e| TrainingItem {
-            text: e.clone(),
-            category: Some(name.clone()),
-            major: None,
-            hazard: None,
-            weight: EXEMPLAR_WEIGHT,
-        }));
-    }
+    let mut set = exemplars(taxonomy);
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -93,6 +84,21 @@ pub struct Trained {
     pub vectors: Vec<Vec<f32>>,
     /// The heads trained on them.
     pub heads: TriageHeads,
+}
+
+/// The taxonomy's exemplars as training items.
+pub fn exemplars(taxonomy: &Taxonomy) -> TrainingSet {
+    let mut set = TrainingSet::default();
+    for (name, c) in &taxonomy.categories {
+        set.items.extend(c.exemplars.iter().map(|e| TrainingItem {
+            text: e.clone(),
+            category: Some(name.clone()),
+            major: None,
+            hazard: None,
+            weight: EXEMPLAR_WEIGHT,
+        }));
+    }
+    set
 }
 
 /// Embeds `items` and trains the heads, reusing what `cache_dir` holds from

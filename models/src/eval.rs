@@ -22,6 +22,18 @@ pub struct Labelled {
     pub category: String,
     /// Whether it is truly a safety (major) case.
     pub major: bool,
+    /// Other categories a reviewer accepts for it (`accept` or
+    /// `adjudicated_accept`: component labels, mapped by the taxonomy).
+    pub accept: Vec<String>,
+    /// The true hazard of a major case, when labelled.
+    pub hazard: Option<String>,
+}
+
+impl Labelled {
+    /// True when `category` is its category or one a reviewer accepts.
+    pub fn accepts(&self, category: &str) -> bool {
+        self.category == category || self.accept.iter().any(|a| a == category)
+    }
 }
 
 /// Parses labelled lines; unusable lines are returned as `line N: reason`.
@@ -64,10 +76,27 @@ fn parse_line(line: &str, taxonomy: &Taxonomy) -> Result<Labelled, String> {
         Some(m) => m,
         None => yes("crash") || yes("fire") || count("injured") > 0.0 || count("deaths") > 0.0,
     };
+    let mut accept: Vec<String> = ["accept", "adjudicated_accept"]
+        .iter()
+        .filter_map(|k| v[*k].as_array())
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|l| taxonomy.category_of_label(l))
+        .filter(|c| *c != category)
+        .map(str::to_string)
+        .collect();
+    accept.sort();
+    accept.dedup();
+    let hazard = v["hazard"]
+        .as_str()
+        .filter(|h| major && !h.eq_ignore_ascii_case("none"))
+        .map(str::to_string);
     Ok(Labelled {
         text,
         category,
         major,
+        accept,
+        hazard,
     })
 }
 
@@ -103,6 +132,11 @@ pub struct Report {
     pub safety_precision: f64,
     /// True major cases.
     pub safety_support: usize,
+    /// Of the true major cases with a labelled hazard that were called
+    /// major, the share whose hazard was named right.
+    pub hazard_accuracy: f64,
+    /// How many such cases.
+    pub hazard_support: usize,
     /// Per category.
     pub per_category: BTreeMap<String, CategoryScore>,
 }
@@ -118,6 +152,20 @@ pub struct Outcome<'a> {
     pub confident: bool,
     /// Assessed major.
     pub major: bool,
+    /// The hazard named, when major.
+    pub hazard: Option<String>,
+}
+
+impl Outcome<'_> {
+    /// The category the prediction counts against: the predicted one when
+    /// the reviewer accepts it, else the labelled one.
+    fn truth_category(&self) -> &str {
+        if self.truth.accepts(&self.best) {
+            &self.best
+        } else {
+            &self.truth.category
+        }
+    }
 }
 
 /// Builds the report.
@@ -130,25 +178,25 @@ pub fn report(outcomes: &[Outcome<'_>]) -> Report {
             num as f64 / den as f64
         }
     };
-    let correct = outcomes
-        .iter()
-        .filter(|o| o.best == o.truth.category)
-        .count();
+    let correct = outcomes.iter().filter(|o| o.truth.accepts(&o.best)).count();
     let confident: Vec<_> = outcomes.iter().filter(|o| o.confident).collect();
     let confident_correct = confident
         .iter()
-        .filter(|o| o.best == o.truth.category)
+        .filter(|o| o.truth.accepts(&o.best))
         .count();
     let mut per_category = BTreeMap::new();
     let cats: std::collections::BTreeSet<&str> =
-        outcomes.iter().map(|o| o.truth.category.as_str()).collect();
+        outcomes.iter().map(Outcome::truth_category).collect();
     for cat in &cats {
         let tp = outcomes
             .iter()
-            .filter(|o| o.best == *cat && o.truth.category == *cat)
+            .filter(|o| o.best == *cat && o.truth_category() == *cat)
             .count();
         let predicted = outcomes.iter().filter(|o| o.best == *cat).count();
-        let support = outcomes.iter().filter(|o| o.truth.category == *cat).count();
+        let support = outcomes
+            .iter()
+            .filter(|o| o.truth_category() == *cat)
+            .count();
         let (p, r) = (share(tp, predicted), share(tp, support));
         let f1 = if p + r > 0.0 {
             2.0 * p * r / (p + r)
@@ -173,6 +221,11 @@ pub fn report(outcomes: &[Outcome<'_>]) -> Report {
     let true_major = outcomes.iter().filter(|o| o.truth.major).count();
     let said_major = outcomes.iter().filter(|o| o.major).count();
     let both = outcomes.iter().filter(|o| o.major && o.truth.major).count();
+    let named: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.major && o.truth.hazard.is_some())
+        .collect();
+    let named_right = named.iter().filter(|o| o.hazard == o.truth.hazard).count();
     Report {
         n,
         accuracy: share(correct, n),
@@ -182,6 +235,8 @@ pub fn report(outcomes: &[Outcome<'_>]) -> Report {
         safety_recall: share(both, true_major),
         safety_precision: share(both, said_major),
         safety_support: true_major,
+        hazard_accuracy: share(named_right, named.len()),
+        hazard_support: named.len(),
         per_category,
     }
 }
@@ -221,17 +276,22 @@ mod tests {
             text: "a".into(),
             category: "brakes".into(),
             major: true,
+            accept: vec!["steering".into()],
+            hazard: Some("loss_of_braking".into()),
         };
         let b = Labelled {
             text: "b".into(),
             category: "hvac".into(),
             major: false,
+            accept: vec![],
+            hazard: None,
         };
-        let o = |t: &'static Labelled, best: &str, confident, major| Outcome {
+        let o = |t: &'static Labelled, best: &str, confident, major: bool| Outcome {
             truth: t,
             best: best.into(),
             confident,
             major,
+            hazard: major.then(|| "loss_of_braking".to_string()),
         };
         let a: &'static Labelled = Box::leak(Box::new(a));
         let b: &'static Labelled = Box::leak(Box::new(b));
@@ -239,13 +299,17 @@ mod tests {
             o(a, "brakes", true, true),
             o(b, "brakes", false, true),
             o(b, "hvac", true, false),
+            o(a, "steering", true, true),
         ]);
-        assert_eq!(r.n, 3);
-        assert!((r.accuracy - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(r.n, 4);
+        assert!((r.accuracy - 3.0 / 4.0).abs() < 1e-9, "steering is accepted for a");
+        assert_eq!(r.hazard_support, 2);
+        assert!((r.hazard_accuracy - 1.0).abs() < 1e-9);
         assert!((r.safety_recall - 1.0).abs() < 1e-9);
-        assert!((r.safety_precision - 0.5).abs() < 1e-9);
+        assert!((r.safety_precision - 2.0 / 3.0).abs() < 1e-9);
+        assert!((r.per_category["steering"].f1 - 1.0).abs() < 1e-9, "an accepted answer counts for its own category");
         assert!((r.per_category["brakes"].precision - 0.5).abs() < 1e-9);
         assert!((r.per_category["hvac"].recall - 0.5).abs() < 1e-9);
-        assert!((r.needs_human_triage_rate - 1.0 / 3.0).abs() < 1e-9);
+        assert!((r.needs_human_triage_rate - 1.0 / 4.0).abs() < 1e-9);
     }
 }

@@ -34,7 +34,7 @@ pub mod trained;
 pub mod training;
 pub mod weights;
 
-pub use classify::{Classifier, ClassifierConfig, Prediction, NEEDS_HUMAN_TRIAGE};
+pub use classify::{Classifier, ClassifierConfig, Prediction, Votes, NEEDS_HUMAN_TRIAGE};
 pub use embed::{Embedder, EMBEDDING_DIM};
 pub use error::ModelError;
 pub use hazard::{Hazard, HazardCall};

@@ -1,6 +1,7 @@
 //! One file per subcommand of the `cloud-triage` binary.
 
 pub mod demo;
+pub mod eval;
 pub mod knowledge;
 pub mod login_link;
 pub mod report;

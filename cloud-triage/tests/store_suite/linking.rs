@@ -38,6 +38,7 @@ fn assessment(category: &str, severity: &str, vector: Vec<f32>) -> Assessment {
         } else {
             vec![]
         },
+        hazard: None,
         confidence: 0.9,
         model_version: "test-model".into(),
         vector: Some(vector),

@@ -71,6 +71,7 @@ fn assessment(severity: &str, axis: usize) -> Assessment {
         } else {
             vec![]
         },
+        hazard: None,
         confidence: 0.9,
         model_version: "test".into(),
         vector: Some(v),

@@ -108,6 +108,7 @@ async fn simulated_month_agrees_with_itself_and_escalates_each_breach_once(db: &
                     department: Some("Quality".into()),
                     severity: if *major { "major" } else { "minor" }.into(),
                     severity_reasons: vec![],
+                    hazard: None,
                     confidence: 0.9,
                     model_version: "sim".into(),
                     vector: Some(v),

@@ -34,6 +34,7 @@ fn assessment(severity: &str, axis: usize) -> Assessment {
         department: Some("Chassis".into()),
         severity: severity.into(),
         severity_reasons: vec![],
+        hazard: None,
         confidence: 0.9,
         model_version: "test".into(),
         vector: Some(v),

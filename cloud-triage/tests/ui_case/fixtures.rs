@@ -52,6 +52,7 @@ impl Fleet {
                 department: None,
                 severity: "minor".into(),
                 severity_reasons: vec![],
+                hazard: None,
                 confidence: 0.87,
                 model_version: "test-model".into(),
                 vector: Some(vector),
