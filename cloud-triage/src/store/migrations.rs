@@ -78,6 +78,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ui_indexes",
         include_str!("../../migrations/0013_ui_indexes.sql"),
     ),
+    (
+        14,
+        "hazard",
+        include_str!("../../migrations/0014_hazard.sql"),
+    ),
 ];
 
 /// [`MIGRATIONS`] as a source sqlx's migrator understands.
