@@ -19,6 +19,8 @@
 //!   case that became major, once; re-target its open clocks).
 //! - [`escalation_record`]: what a raised escalation records (its key, the
 //!   history line, the notification event).
+//! - [`hazard`]: the hazard a case keeps (the first major report's), the
+//!   list's hazard filter, and an escalation's words for it.
 //! - [`sla_tick`]: one pass of the SLA scheduler as a plan.
 //! - [`webhooks`]: webhook delivery: who takes which event, the states of
 //!   an event at an endpoint, retries with backoff.
@@ -34,6 +36,7 @@ pub mod escalation;
 pub mod escalation_record;
 pub mod fields;
 pub mod fleet;
+pub mod hazard;
 pub mod kinds;
 pub mod lifecycle;
 pub mod metrics;
