@@ -36,6 +36,7 @@ fn assessment(confidence: f64) -> Assessment {
         department: Some("chassis".into()),
         severity: "minor".into(),
         severity_reasons: vec![],
+        hazard: None,
         confidence,
         model_version: "test-model".into(),
         // No embedding: no linking, every report opens its own case.

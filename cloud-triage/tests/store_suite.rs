@@ -36,3 +36,6 @@ mod reassessment;
 
 #[path = "store_suite/case_list.rs"]
 mod case_list;
+
+#[path = "store_suite/hazard.rs"]
+mod hazard;

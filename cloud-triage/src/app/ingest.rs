@@ -18,12 +18,14 @@ use crate::{
     domain::{
         escalation,
         fleet::{aggregates::Report, may_link, model_family, DIM},
+        hazard::{self, major_detail},
         texts::{self, case_title},
         NotificationKind, Severity,
     },
     policy::Policy,
     store::{
         case_writes, downlink,
+        hazard::keep as keep_hazard,
         ingest::{self as rows, IngestMeta, NewCase},
         linking, losses,
         reassessment::{self, Why},
@@ -212,8 +214,9 @@ struct Joined {
 }
 
 /// Links the feedback to the case it joins: occurrence row, aggregates,
-/// centroid, history, and escalation when the feedback is major and the
-/// case is not. Returns the case's reports (the emerging rule reads them).
+/// centroid, history, the report's hazard when it is major and the case
+/// names none yet, and escalation when the feedback is major and the case
+/// is not. Returns the case's reports (the emerging rule reads them).
 async fn link(
     tx: &mut Tx,
     env: &FeedbackEnvelope,
@@ -234,20 +237,23 @@ async fn link(
         env.vehicle.vin, joined.similarity
     );
     case_writes::history(tx, case_id, now, "triage", "occurrence", None, Some(&note)).await?;
-    if t.assessment.severity == Severity::Major.as_str() {
-        let why = format!(
-            "a major report joined: {}",
-            t.assessment.severity_reasons.join(", ")
-        );
+    let a = t.assessment;
+    let severity = a.severity.parse::<Severity>()?;
+    let named = hazard::named(a.hazard.as_deref());
+    let case_hazard = keep_hazard(tx, case_id, severity, named, "triage", now).await?;
+    if severity.is_major() {
+        let reasons = a.severity_reasons.join(", ");
+        let why = major_detail("a major report joined", case_hazard, &reasons);
         let why = Why::same("triage", &why);
         reassessment::raise_to_major(tx, case_id, why, &t.policy.sla, now).await?;
     }
     Ok(reports)
 }
 
-/// Opens a new case for the feedback, with triage's findings and the best
-/// known issue's containment and remedy as suggested ICA and PCA; its SLA
-/// clocks start on `policy`, and a major case is escalated at once.
+/// Opens a new case for the feedback, with triage's findings (a major
+/// one's hazard too) and the best known issue's containment and remedy as
+/// suggested ICA and PCA; its SLA clocks start on `policy`, and a major
+/// case is escalated at once, naming its hazard.
 async fn open_case(
     tx: &mut Tx,
     env: &FeedbackEnvelope,
@@ -261,6 +267,8 @@ async fn open_case(
         None => Severity::Unassessed,
     };
     let category = assessment.map_or(qloop_models::UNTRIAGED, |t| t.category.as_str());
+    let named = hazard::named(assessment.and_then(|a| a.hazard.as_deref()));
+    let case_hazard = hazard::kept(None, severity, named);
     let case_id = case_writes::next_case_number(tx).await?;
     let title = case_title(env.transcript());
     let new = NewCase {
@@ -273,6 +281,7 @@ async fn open_case(
         opened_at_ms: now,
         department: assessment.and_then(|t| t.department.as_deref()),
         confidence: assessment.map(|t| t.confidence),
+        hazard: case_hazard,
     };
     rows::insert_case(tx, &new).await?;
     let feedback_id = env.feedback_id.to_string();
@@ -289,7 +298,7 @@ async fn open_case(
     let reasons = assessment
         .map(|a| a.severity_reasons.join(", "))
         .unwrap_or_default();
-    let detail = format!("major on arrival ({reasons})");
+    let detail = major_detail("major on arrival", case_hazard, &reasons);
     let why = Why {
         actor: "triage",
         reason: &reasons,
@@ -302,6 +311,7 @@ async fn open_case(
         "title": title,
         "category": assessment.map(|a| a.category.as_str()),
         "severity": assessment.map(|a| a.severity.as_str()),
+        "hazard": case_hazard.map(qloop_models::Hazard::name),
         "vin": env.vehicle.vin,
     });
     case_writes::notify(tx, NotificationKind::CaseOpened, case_id, payload, now).await?;

@@ -5,8 +5,9 @@
 //! while its case is still the untouched case it opened alone
 //! ([`may_retriage`]), that case is triaged from them: title, category,
 //! department, severity, matches and suggested fixes, exactly as if the
-//! words had come with the envelope; major words escalate it on the one
-//! path ([`crate::store::reassessment`]). When an open case of the same
+//! words had come with the envelope; major words give it their hazard when
+//! it names none yet, and escalate it on the one path
+//! ([`crate::store::reassessment`]). When an open case of the same
 //! issue exists, the returned outcome names it and the caller merges the
 //! new case into it ([`Store::merge_cases`]), so the fleet-wide case counts
 //! this report too.
@@ -20,15 +21,17 @@ use crate::{
     domain::{
         fleet::{
             late_words::{
-                category_history, major_detail, may_retriage, own_doc_id, transcript_history,
+                category_history, may_retriage, own_doc_id, transcript_history, MAJOR_CAUSE,
             },
             may_link, model_family, DIM,
         },
+        hazard::{self, major_detail},
         texts::{case_title, UNTITLED},
         AsrStatus, Severity,
     },
     store::{
         case_writes,
+        hazard::keep as keep_hazard,
         late_transcript::{self as rows, Retriage, StoredFeedback},
         linking,
         reassessment::{self, Why},
@@ -169,10 +172,11 @@ async fn retriage(
     }
     let before = sla::assessed(tx, case_id).await?;
     let title = case_title(Some(words.late.text));
+    let severity = a.severity.parse::<Severity>()?;
     let retriaged = Retriage {
         title: &title,
         category: &a.category,
-        severity: a.severity.parse::<Severity>()?,
+        severity,
         department: a.department.as_deref(),
         confidence: a.confidence,
         model_version: &a.model_version,
@@ -198,10 +202,13 @@ async fn retriage(
         .collect();
     linking::save_matches(tx, case_id, &matches, now).await?;
     fleet::suggest_fixes(tx, case_id, t.matches, t.policy, now).await?;
-    // Major words: escalated once, like a major report on arrival; the
-    // clocks take the targets of the case's severity and category.
+    // Major words: their hazard, unless the case names one, and escalated
+    // once, like a major report on arrival; the clocks take the targets of
+    // the case's severity and category.
+    let named = hazard::named(a.hazard.as_deref());
+    let case_hazard = keep_hazard(tx, case_id, severity, named, "triage", now).await?;
     let reasons = a.severity_reasons.join(", ");
-    let detail = major_detail(&reasons);
+    let detail = major_detail(MAJOR_CAUSE, case_hazard, &reasons);
     let why = Why {
         actor: "triage",
         reason: &reasons,

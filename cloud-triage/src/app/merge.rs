@@ -2,17 +2,19 @@
 //! every occurrence and knowledge match moves, the merged-away case becomes
 //! `merged` (pointing at the other, its clocks cancelled), the surviving
 //! case keeps the higher severity (a major one escalates it on the one
-//! path), and both histories say so. The plan is
+//! path) and its hazard, or takes a major merged case's when it names none
+//! ([`crate::domain::hazard::kept`]), and both histories say so. The plan is
 //! [`crate::domain::fleet::merge_split::plan_merge`].
 
 use super::fleet;
 use crate::{
     domain::{
         fleet::merge_split::{check_actor, check_merge_pair, lock_order, plan_merge},
+        hazard::major_detail,
         CaseStatus,
     },
     store::{
-        case_writes, merge_split as rows,
+        case_writes, hazard, merge_split as rows,
         reassessment::{self, Why},
         sla, Store, StoreError,
     },
@@ -46,9 +48,13 @@ impl Store {
         rows::move_feedback(&mut tx, &moved, into, at_ms).await?;
         rows::copy_matches(&mut tx, from, into).await?;
         fleet::refresh_aggregates(&mut tx, into, true).await?;
-        if let Some(why) = &plan.raise_into {
+        let named = hazard::of_case(&mut tx, from).await?;
+        let into_hazard =
+            hazard::keep(&mut tx, into, from_case.severity, named, actor, at_ms).await?;
+        if let Some(cause) = &plan.raise_into {
+            let why = major_detail(cause, into_hazard, "");
             let sla = &self.policy().sla;
-            reassessment::raise_to_major(&mut tx, into, Why::same(actor, why), sla, at_ms).await?;
+            reassessment::raise_to_major(&mut tx, into, Why::same(actor, &why), sla, at_ms).await?;
         }
         sla::cancel_clocks(&mut tx, from, at_ms).await?;
         rows::mark_merged(&mut tx, from, into).await?;

@@ -1,6 +1,6 @@
 //! An engineer's split of reports out of an open case into a new case, in
-//! one transaction. The new case keeps the category, department and
-//! severity, gets its own title, aggregates, centroid and SLA clocks on the
+//! one transaction. The new case keeps the category, department,
+//! severity and hazard, gets its own title, aggregates, centroid and SLA clocks on the
 //! store's policy, and a major one is escalated (once) on the one path.
 //! The plan is [`crate::domain::fleet::merge_split::plan_split`].
 
@@ -16,7 +16,7 @@ use crate::{
         NotificationKind,
     },
     store::{
-        case_writes, merge_split as rows,
+        case_writes, hazard, merge_split as rows,
         reassessment::{self, Why},
         sla, Store, StoreError,
     },
@@ -24,7 +24,7 @@ use crate::{
 
 impl Store {
     /// Splits `feedback_ids` out of case `from` into a new case (same
-    /// category, department and severity; its own title, aggregates,
+    /// category, department, severity and hazard; its own title, aggregates,
     /// centroid and SLA clocks, on the store's policy); returns the new case
     /// number. At least one feedback must stay.
     pub async fn split_case(
@@ -62,7 +62,12 @@ impl Store {
         let why = plan.escalation_reason();
         let opened = escalation::on_open(severity);
         reassessment::apply(&mut tx, new_id, &opened, Why::same(actor, &why), wt, at_ms).await?;
-        let payload = json!({ "case_id": new_id, "split_from": from });
+        let named = hazard::of_case(&mut tx, new_id).await?;
+        let payload = json!({
+            "case_id": new_id,
+            "split_from": from,
+            "hazard": named.map(qloop_models::Hazard::name),
+        });
         case_writes::notify(
             &mut tx,
             NotificationKind::CaseOpened,

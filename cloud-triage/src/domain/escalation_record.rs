@@ -3,6 +3,7 @@
 //! notification event the webhooks carry. The store inserts the row and,
 //! only when it is new, writes these two.
 
+use qloop_models::Hazard;
 use serde_json::{json, Value};
 
 use super::kinds::{EscalationKind, NotificationKind, SlaMetric};
@@ -22,6 +23,8 @@ pub struct Raise {
     pub clock: ClockRef,
     /// Its text.
     pub detail: String,
+    /// The hazard the case names, for a `major` escalation.
+    pub hazard: Option<Hazard>,
 }
 
 impl Raise {
@@ -40,17 +43,19 @@ impl Raise {
         format!("{}: {}", self.kind, self.detail)
     }
 
-    /// The notification event it raises, with its payload.
+    /// The notification event it raises, with its payload; a `major`
+    /// escalation's names the case's hazard (`null` when it names none).
     pub fn notification(&self) -> (NotificationKind, Value) {
-        (
-            NotificationKind::of_escalation(self.kind),
-            json!({
-                "case_id": self.case_id,
-                "escalation": self.kind,
-                "metric": self.metric(),
-                "detail": self.detail,
-            }),
-        )
+        let mut payload = json!({
+            "case_id": self.case_id,
+            "escalation": self.kind,
+            "metric": self.metric(),
+            "detail": self.detail,
+        });
+        if self.kind == EscalationKind::Major {
+            payload["hazard"] = json!(self.hazard.map(Hazard::name));
+        }
+        (NotificationKind::of_escalation(self.kind), payload)
     }
 }
 
@@ -64,6 +69,7 @@ mod tests {
             kind: EscalationKind::Breached,
             clock: Some((SlaMetric::Resolution, 1)),
             detail: "resolution target of 2880 min missed".into(),
+            hazard: None,
         }
     }
 
@@ -82,6 +88,24 @@ mod tests {
         };
         assert_eq!((r.metric(), r.cycle()), ("", 0));
         assert_eq!(r.notification().0, NotificationKind::Escalated);
+    }
+
+    #[test]
+    fn a_major_escalation_names_the_cases_hazard() {
+        let major = Raise {
+            kind: EscalationKind::Major,
+            clock: None,
+            detail: "major on arrival: hazard fire or smoke".into(),
+            hazard: Some(Hazard::FireOrSmoke),
+            ..breach()
+        };
+        assert_eq!(major.notification().1["hazard"], "fire_or_smoke");
+        let unnamed = Raise {
+            hazard: None,
+            ..major
+        };
+        assert!(unnamed.notification().1["hazard"].is_null());
+        assert!(unnamed.notification().1.get("hazard").is_some());
     }
 
     #[test]

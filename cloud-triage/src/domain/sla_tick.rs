@@ -66,6 +66,7 @@ pub fn plan_tick(open: &[(i64, Clock)], policy: &SlaPolicy, now_ms: i64) -> Vec<
                 kind,
                 clock: Some((clock.metric, clock.cycle)),
                 detail,
+                hazard: None,
             })
         };
         match clock.tick(wt, policy.imminent_at, now_ms) {
@@ -94,6 +95,7 @@ pub fn plan_tick(open: &[(i64, Clock)], policy: &SlaPolicy, now_ms: i64) -> Vec<
                 kind: EscalationKind::Unresolved,
                 clock: Some((clock.metric, clock.cycle)),
                 detail: unresolved_detail(days),
+                hazard: None,
             }));
         }
     }

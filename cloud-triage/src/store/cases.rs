@@ -5,14 +5,14 @@ mod list;
 use sqlx::{any::AnyRow, Row};
 
 use super::{
-    rows::{enum_column, flag_column, json_column, uuid_column},
+    rows::{enum_column, flag_column, hazard_column, json_column, uuid_column},
     CaseDetail, CaseSummary, HistoryEntry, Ica, Occurrence, Pca, RootCause, Store, StoreError,
     Verification,
 };
 
 /// The columns a [`CaseSummary`] reads.
 const SUMMARY_COLUMNS: &str =
-    "id, status, category, department, severity, title, vehicle_count, occurrences, emerging_at_ms, merged_into, \
+    "id, status, category, department, severity, hazard, title, vehicle_count, occurrences, emerging_at_ms, merged_into, \
      first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms";
 
 impl Store {
@@ -145,6 +145,7 @@ fn summary_from_row(row: &AnyRow) -> Result<CaseSummary, StoreError> {
         category: row.try_get("category")?,
         department: row.try_get("department")?,
         severity: enum_column(row.try_get("severity")?, "cases.severity")?,
+        hazard: hazard_column(row.try_get("hazard")?, "cases.hazard")?,
         title: row.try_get("title")?,
         vehicle_count: row.try_get("vehicle_count")?,
         occurrence_count: row.try_get("occurrences")?,

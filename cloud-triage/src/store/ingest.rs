@@ -82,14 +82,16 @@ pub(crate) struct NewCase<'a> {
     pub department: Option<&'a str>,
     /// Triage's confidence.
     pub confidence: Option<f64>,
+    /// The hazard it names (a major case's, when triage named one).
+    pub hazard: Option<qloop_models::Hazard>,
 }
 
 /// Inserts a new case's row (status `new`, one vehicle).
 pub(crate) async fn insert_case(tx: &mut Tx, c: &NewCase<'_>) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO cases (id, status, category, severity, model_version, title, vehicle_count, \
-         first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms, department, confidence) \
-         VALUES ($1, 'new', $2, $3, $4, $5, 1, $6, $6, $7, $7, $8, $9)",
+         first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms, department, confidence, hazard) \
+         VALUES ($1, 'new', $2, $3, $4, $5, 1, $6, $6, $7, $7, $8, $9, $10)",
     )
     .bind(c.id)
     .bind(c.category)
@@ -100,6 +102,7 @@ pub(crate) async fn insert_case(tx: &mut Tx, c: &NewCase<'_>) -> Result<(), Stor
     .bind(c.opened_at_ms)
     .bind(c.department)
     .bind(NullableDouble(c.confidence))
+    .bind(c.hazard.map(qloop_models::Hazard::name))
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -104,8 +104,8 @@ pub(crate) async fn transcript_of(
 }
 
 /// Inserts case `new_id`, split from `from`: `new`, titled `title`, with
-/// `from`'s category, department, severity and model (its aggregates
-/// follow once its reports moved).
+/// `from`'s category, department, severity, hazard and model (its
+/// aggregates follow once its reports moved).
 pub(crate) async fn insert_split_case(
     tx: &mut Tx,
     new_id: i64,
@@ -114,10 +114,10 @@ pub(crate) async fn insert_split_case(
     at_ms: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO cases (id, status, category, department, severity, confidence, model_version, title, \
-         vehicle_count, first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms) \
-         SELECT $1, 'new', category, department, severity, confidence, model_version, $2, 1, first_seen_ms, \
-         last_seen_ms, $3, $3 FROM cases WHERE id = $4",
+        "INSERT INTO cases (id, status, category, department, severity, hazard, confidence, model_version, \
+         title, vehicle_count, first_seen_ms, last_seen_ms, opened_at_ms, updated_at_ms) \
+         SELECT $1, 'new', category, department, severity, hazard, confidence, model_version, $2, 1, \
+         first_seen_ms, last_seen_ms, $3, $3 FROM cases WHERE id = $4",
     )
     .bind(new_id)
     .bind(title)

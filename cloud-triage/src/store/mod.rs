@@ -41,6 +41,7 @@
 //!   emerging rule read and write.
 //! - `reassessment`: the one apply of a change of severity or category
 //!   (escalate a case that became major, once; re-target its clocks).
+//! - `hazard`: a case's hazard, kept by its rule when a report reaches it.
 //! - `rows`: decoding helpers shared by the reads.
 
 pub mod access;
@@ -52,6 +53,7 @@ pub mod downlink;
 pub(crate) mod emerging;
 pub mod error;
 pub mod feedback;
+pub(crate) mod hazard;
 pub mod ingest;
 pub mod knowledge;
 pub mod labelled;

@@ -6,7 +6,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{case_writes, sla, StoreError};
+use super::{case_writes, hazard, sla, StoreError};
 use crate::{
     domain::{
         escalation::{self, Assessed, Reassessment},
@@ -39,8 +39,9 @@ impl<'a> Why<'a> {
     }
 }
 
-/// Applies `r` to case `case_id`: escalates it as major (once per case) and
-/// gives its open clocks the new targets.
+/// Applies `r` to case `case_id`: escalates it as major (once per case,
+/// naming the hazard the case names by then) and gives its open clocks the
+/// new targets.
 pub(crate) async fn apply(
     tx: &mut Tx,
     case_id: i64,
@@ -50,7 +51,9 @@ pub(crate) async fn apply(
     at_ms: i64,
 ) -> Result<(), StoreError> {
     if r.escalate {
-        sla::escalate_major(tx, case_id, why.actor, why.reason, why.detail, at_ms).await?;
+        let named = hazard::of_case(tx, case_id).await?;
+        let (actor, reason, detail) = (why.actor, why.reason, why.detail);
+        sla::escalate_major(tx, case_id, actor, reason, detail, named, at_ms).await?;
     }
     if let Some(targets) = &r.retarget {
         sla::retarget_open_clocks(tx, case_id, targets, wt).await?;

@@ -20,6 +20,22 @@ where
         .map_err(|e: crate::domain::UnknownValue| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
+/// A stored hazard name back into its [`qloop_models::Hazard`]; `NULL` is
+/// none, and any text but a hazard's name is corrupt (every write goes
+/// through [`qloop_models::Hazard::name`]).
+pub(crate) fn hazard_column(
+    text: Option<String>,
+    column: &str,
+) -> Result<Option<qloop_models::Hazard>, StoreError> {
+    let Some(text) = text else { return Ok(None) };
+    match qloop_models::Hazard::parse(&text) {
+        Some(Some(h)) if h.name() == text => Ok(Some(h)),
+        _ => Err(StoreError::Corrupt(format!(
+            "{column}: {text:?} is not a hazard"
+        ))),
+    }
+}
+
 /// A stored JSON column back into a JSON value.
 pub(crate) fn json_column(text: &str, column: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(text)
@@ -104,6 +120,21 @@ mod tests {
         let number = postgres_parameter_types(NullableDouble(Some(0.5)));
         assert!(number.contains("Float8"), "{number}");
         assert_eq!(postgres_parameter_types(NullableDouble(None)), number);
+    }
+
+    #[test]
+    fn a_hazard_column_reads_back_its_name_and_refuses_other_text() {
+        assert_eq!(hazard_column(None, "h").unwrap(), None);
+        assert_eq!(
+            hazard_column(Some("fire_or_smoke".into()), "h").unwrap(),
+            Some(qloop_models::Hazard::FireOrSmoke)
+        );
+        for junk in ["none", "Fire_Or_Smoke", "brakes"] {
+            assert!(matches!(
+                hazard_column(Some(junk.into()), "cases.hazard"),
+                Err(StoreError::Corrupt(ref m)) if m.contains("cases.hazard")
+            ));
+        }
     }
 
     #[test]

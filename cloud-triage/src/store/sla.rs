@@ -59,6 +59,7 @@ pub(crate) async fn escalate_once(
         kind,
         clock,
         detail: detail.to_string(),
+        hazard: None,
     };
     raise_once(tx, &raise, at_ms).await
 }
@@ -142,14 +143,16 @@ pub(crate) async fn assessed(tx: &mut Tx, case_id: i64) -> Result<(Severity, Str
 }
 
 /// Escalates a case as major, once per case: a history entry with
-/// `reason`, an escalation with `detail`, and its notification. True when
-/// it is new; a case escalated as major before gets nothing.
+/// `reason`, an escalation with `detail`, and its notification, which names
+/// the case's `hazard`. True when it is new; a case escalated as major
+/// before gets nothing.
 pub(crate) async fn escalate_major(
     tx: &mut Tx,
     case_id: i64,
     actor: &str,
     reason: &str,
     detail: &str,
+    hazard: Option<qloop_models::Hazard>,
     at_ms: i64,
 ) -> Result<bool, StoreError> {
     let before = sqlx::query("SELECT 1 AS one FROM escalations WHERE case_id = $1 AND kind = $2")
@@ -170,7 +173,14 @@ pub(crate) async fn escalate_major(
         Some(&major_history(reason)),
     )
     .await?;
-    escalate_once(tx, case_id, EscalationKind::Major, None, detail, at_ms).await
+    let raise = Raise {
+        case_id,
+        kind: EscalationKind::Major,
+        clock: None,
+        detail: detail.to_string(),
+        hazard,
+    };
+    raise_once(tx, &raise, at_ms).await
 }
 
 /// Gives a case's open clocks new targets (its due instants move with them).

@@ -1,7 +1,7 @@
 //! The case list's query: filters, order and paging, as
 //! [`crate::store::Store::list_cases`] takes them.
 //!
-//! The JSON API fills the first five fields; the web UI's list also the
+//! The JSON API fills the first six fields; the web UI's list also the
 //! model, software, emerging, SLA-state and order fields, which default to
 //! none (no filter, newest first).
 
@@ -23,6 +23,10 @@ pub struct CaseQuery {
     pub category: Option<String>,
     /// Only cases of this severity, e.g. `unassessed`.
     pub severity: Option<String>,
+    /// Only cases naming this hazard, e.g. `loss_of_braking`; `none`: only
+    /// cases naming none ([`crate::domain::hazard::parse_filter`]).
+    #[serde(default)]
+    pub hazard: Option<String>,
     /// Page size; default 50, at most 500.
     pub limit: Option<i64>,
     /// Cases to skip; default 0.

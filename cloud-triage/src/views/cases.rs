@@ -35,6 +35,10 @@ pub struct CaseSummary {
     pub department: Option<String>,
     /// Severity, `unassessed` until a model assesses it.
     pub severity: Severity,
+    /// The hazard a major case names, e.g. `loss_of_braking`: the first
+    /// one triage named for a major report of it; `null` when none.
+    #[schema(value_type = Option<String>, example = "loss_of_braking")]
+    pub hazard: Option<qloop_models::Hazard>,
     /// Short title from the first words of the transcript.
     pub title: String,
     /// How many distinct vehicles reported it.

@@ -29,10 +29,8 @@ pub fn category_history(
     format!("{category} ({confidence:.2}) from the words of feedback {feedback_id}, transcribed by {asr_model}")
 }
 
-/// The escalation's detail when the words make the case major.
-pub fn major_detail(reasons: &str) -> String {
-    format!("major once transcribed ({reasons})")
-}
+/// What made a case major when its late words did (the escalation's cause).
+pub const MAJOR_CAUSE: &str = "major once transcribed";
 
 /// The knowledge index may already hold the case itself (untitled): its
 /// document id, which is no match for itself.
@@ -71,7 +69,10 @@ mod tests {
             category_history("brakes", 0.876, "f1", "whisper"),
             "brakes (0.88) from the words of feedback f1, transcribed by whisper"
         );
-        assert_eq!(major_detail("crash"), "major once transcribed (crash)");
         assert_eq!(own_doc_id(7), "case-7");
+        assert_eq!(
+            crate::domain::hazard::major_detail(MAJOR_CAUSE, None, "crash"),
+            "major once transcribed (crash)"
+        );
     }
 }

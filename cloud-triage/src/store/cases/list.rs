@@ -153,6 +153,12 @@ fn conditions(
         severity.parse::<Severity>()?;
         c.push("severity = ?", Arg::Text(severity.clone()));
     }
+    if let Some(hazard) = &q.hazard {
+        match crate::domain::hazard::parse_filter(hazard)? {
+            Some(h) => c.push("hazard = ?", Arg::Text(h.name().to_string())),
+            None => c.push_plain("hazard IS NULL"),
+        }
+    }
     if let Some(model) = &q.model {
         let element = serde_json::Value::from(model_family(model)).to_string();
         c.push(
@@ -185,8 +191,8 @@ fn conditions(
 
 impl Store {
     /// Cases matching `q`, in its order (newest first by default), one page
-    /// of them. An unknown status or severity, or a category outside the
-    /// taxonomy, is refused naming the allowed values.
+    /// of them. An unknown status, severity or hazard, or a category outside
+    /// the taxonomy, is refused naming the allowed values.
     pub async fn list_cases(&self, q: &CaseQuery) -> Result<Page<CaseSummary>, StoreError> {
         let filters = conditions(q, self.taxonomy(), crate::now_ms())?;
         let where_clause = filters.where_clause();
