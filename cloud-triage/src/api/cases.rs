@@ -13,13 +13,14 @@ use super::{
 use crate::store::access::Caller;
 use crate::{
     app::patch::CaseUpdate,
-    domain::{fields::check_category, CaseStatus, Severity},
+    domain::{fields::check_category, hazard::parse_filter, CaseStatus, Severity},
     now_ms,
     views::{CaseDetail, CaseQuery, CaseSummary, Page, MAX_PAGE_LIMIT},
 };
 
-/// Query parameters of the case listing. An unknown status or severity, or
-/// a category outside the taxonomy, is a 400 that names the allowed values.
+/// Query parameters of the case listing. An unknown status, severity or
+/// hazard, or a category outside the taxonomy, is a 400 that names the
+/// allowed values.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListCasesParams {
@@ -29,6 +30,9 @@ pub struct ListCasesParams {
     pub category: Option<String>,
     /// Only cases of this severity, e.g. `unassessed`.
     pub severity: Option<Severity>,
+    /// Only cases naming this hazard, e.g. `loss_of_braking`; `none` for
+    /// cases naming none.
+    pub hazard: Option<String>,
     /// Page size, 1 to 500; default 50.
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
@@ -47,6 +51,9 @@ impl ListCasesParams {
         if let Some(category) = &self.category {
             check_category(category, taxonomy).map_err(|e| ApiError::BadRequest(e.to_string()))?;
         }
+        if let Some(hazard) = &self.hazard {
+            parse_filter(hazard).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        }
         if let Some(limit) = self.limit.filter(|l| !(1..=MAX_PAGE_LIMIT).contains(l)) {
             return Err(ApiError::BadRequest(format!(
                 "limit must be between 1 and {MAX_PAGE_LIMIT}, got {limit}"
@@ -61,6 +68,7 @@ impl ListCasesParams {
             status: self.status.map(|s| s.as_str().to_string()),
             category: self.category,
             severity: self.severity.map(|s| s.as_str().to_string()),
+            hazard: self.hazard,
             limit: self.limit,
             offset: self.offset,
             ..CaseQuery::default()
@@ -76,7 +84,7 @@ impl ListCasesParams {
     params(ListCasesParams),
     responses(
         (status = 200, description = "One page of cases", body = Page<CaseSummary>),
-        (status = 400, description = "A malformed or out-of-range parameter, or an unknown status, severity or category (the allowed values named)", body = ErrorBody),
+        (status = 400, description = "A malformed or out-of-range parameter, or an unknown status, severity, hazard or category (the allowed values named)", body = ErrorBody),
     )
 )]
 pub async fn list_cases(

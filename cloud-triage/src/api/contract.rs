@@ -21,7 +21,7 @@ use super::{
 };
 use crate::domain::{
     fields::{allowed_categories, FieldKind, EDITABLE_FIELDS, MAX_FIELD_CHARS},
-    Severity,
+    hazard, Severity,
 };
 
 /// JSON Schema pattern of a text that is not blank: it holds a character
@@ -55,6 +55,7 @@ pub fn document(taxonomy: &qloop_models::Taxonomy) -> Value {
     let schemas = &mut doc["components"]["schemas"];
     schemas["CasePatch"] = case_patch_schema(&categories);
     schemas["TransitionRequest"] = transition_schema(&categories);
+    schemas["CaseSummary"]["properties"]["hazard"] = hazard_schema();
     for (schema, property) in NOT_BLANK_PROPERTIES {
         schemas[schema]["properties"][property]["pattern"] = json!(NOT_BLANK);
     }
@@ -114,11 +115,30 @@ fn complete_operation(path: &str, method: &str, op: &mut Value, categories: &[&s
     }
     if path == "/api/cases" {
         if let Some(params) = op["parameters"].as_array_mut() {
-            for p in params.iter_mut().filter(|p| p["name"] == "category") {
-                p["schema"] = json!({"type": "string", "enum": categories});
+            for p in params.iter_mut() {
+                if p["name"] == "category" {
+                    p["schema"] = json!({"type": "string", "enum": categories});
+                } else if p["name"] == "hazard" {
+                    p["schema"] = json!({"type": "string", "enum": hazard::filter_names()});
+                }
             }
         }
     }
+}
+
+/// The schema of a case's hazard: one of the hazards' names, or `null`.
+fn hazard_schema() -> Value {
+    let mut names: Vec<Value> = qloop_models::Hazard::ALL
+        .iter()
+        .map(|h| json!(h.name()))
+        .collect();
+    names.push(Value::Null);
+    json!({
+        "type": ["string", "null"],
+        "enum": names,
+        "description": "The hazard a major case names, e.g. `loss_of_braking`: the first one \
+                        triage named for a major report of it; `null` when none."
+    })
 }
 
 /// The schema of one editable case field's value.

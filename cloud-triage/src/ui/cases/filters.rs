@@ -4,9 +4,11 @@
 
 use serde::Deserialize;
 
+use qloop_models::Hazard;
+
 use crate::{
     api::{cases::ListCasesParams, error::ApiError},
-    domain::{fields::allowed_categories, CaseStatus, Severity, UnknownValue},
+    domain::{fields::allowed_categories, hazard, CaseStatus, Severity, UnknownValue},
     views::{CaseQuery, CaseSort, SlaState},
 };
 
@@ -23,6 +25,8 @@ pub struct ListForm {
     pub category: Option<String>,
     /// `major`, `minor` or `unassessed`.
     pub severity: Option<String>,
+    /// A hazard's name, e.g. `loss_of_braking`, or `none`.
+    pub hazard: Option<String>,
     /// A vehicle model, any case and spacing.
     pub model: Option<String>,
     /// Text of a software version, e.g. `2.4`.
@@ -71,14 +75,15 @@ fn number(field: &Option<String>, name: &str) -> Result<Option<i64>, ApiError> {
 }
 
 impl ListForm {
-    /// The store's query. Status, severity, category and paging are
-    /// checked by the API's own [`ListCasesParams`]; the UI's further
+    /// The store's query. Status, severity, hazard, category and paging
+    /// are checked by the API's own [`ListCasesParams`]; the UI's further
     /// filters by their kinds' parsers.
     pub fn to_query(&self, taxonomy: &qloop_models::Taxonomy) -> Result<CaseQuery, ApiError> {
         let params = ListCasesParams {
             status: named::<CaseStatus>(&self.status)?,
             category: given(&self.category),
             severity: named::<Severity>(&self.severity)?,
+            hazard: given(&self.hazard),
             limit: number(&self.limit, "limit")?,
             offset: number(&self.offset, "offset")?,
         };
@@ -110,6 +115,7 @@ pub fn list_href(q: &CaseQuery, offset: i64) -> String {
         ("status", &q.status),
         ("category", &q.category),
         ("severity", &q.severity),
+        ("hazard", &q.hazard),
         ("model", &q.model),
         ("software", &q.software),
     ];
@@ -182,6 +188,8 @@ pub struct FilterForm {
     pub category: Vec<Choice>,
     /// Severities.
     pub severity: Vec<Choice>,
+    /// Hazards, in words, and "none named".
+    pub hazard: Vec<Choice>,
     /// The model typed.
     pub model: String,
     /// The software version typed.
@@ -215,6 +223,13 @@ impl FilterForm {
                 q.category.as_deref(),
             ),
             severity: choices(named_pairs(Severity::NAMES), q.severity.as_deref()),
+            hazard: choices(
+                Hazard::ALL
+                    .map(|h| (h.name(), h.label()))
+                    .into_iter()
+                    .chain([(hazard::NONE, "none named")]),
+                q.hazard.as_deref(),
+            ),
             model: q.model.clone().unwrap_or_default(),
             software: q.software.clone().unwrap_or_default(),
             emerging: choices(
@@ -248,6 +263,7 @@ mod tests {
         let q = form(&[
             ("status", ""),
             ("severity", "major"),
+            ("hazard", "loss_of_braking"),
             ("model", " model 3 "),
             ("emerging", "yes"),
             ("sla", "breached"),
@@ -258,12 +274,13 @@ mod tests {
         .unwrap();
         assert_eq!(q.status, None);
         assert_eq!(q.severity.as_deref(), Some("major"));
+        assert_eq!(q.hazard.as_deref(), Some("loss_of_braking"));
         assert_eq!(q.model.as_deref(), Some("model 3"));
         assert_eq!((q.emerging, q.sla), (Some(true), Some(SlaState::Breached)));
         let href = list_href(&q, 100);
         assert_eq!(
             href,
-            "/ui/cases?severity=major&model=model+3&emerging=yes&sla=breached&sort=vehicles&offset=100"
+            "/ui/cases?severity=major&hazard=loss_of_braking&model=model+3&emerging=yes&sla=breached&sort=vehicles&offset=100"
         );
         let again: ListForm = serde_urlencoded::from_str(href.split_once('?').unwrap().1).unwrap();
         assert_eq!(again.to_query(&taxonomy).unwrap().offset, Some(100));
@@ -275,6 +292,8 @@ mod tests {
         let refused =
             |pairs: &[(&str, &str)]| form(pairs).to_query(&taxonomy).unwrap_err().to_string();
         assert!(refused(&[("status", "open")]).starts_with("status: \"open\" is not one of new, "));
+        assert!(refused(&[("hazard", "brakes")])
+            .starts_with("hazard: \"brakes\" is not one of loss_of_braking, "));
         assert_eq!(
             refused(&[("emerging", "maybe")]),
             "emerging: \"maybe\" is not one of yes, no"
