@@ -11,6 +11,7 @@
 //! - `ui_case/follow_ups.rs`: message, satisfaction, merge and split, and
 //!   the operator's 403s.
 //! - `ui_case/audio.rs`: `/ui/feedback/{id}/audio`.
+//! - `ui_case/hazard.rs`: a major case's hazard beside its severity.
 
 mod ui_support;
 
@@ -22,6 +23,8 @@ mod audio;
 mod fixtures;
 #[path = "ui_case/follow_ups.rs"]
 mod follow_ups;
+#[path = "ui_case/hazard.rs"]
+mod hazard;
 
 pub use fixtures::{full, move_case, plain, recall, Fleet, T0};
 

@@ -5,6 +5,9 @@
 
 mod ui_support;
 
+#[path = "ui_cases/hazard.rs"]
+mod hazard;
+
 use cloud_triage::{
     app::{ingest::Triaged, patch::CaseUpdate, transition::Transition},
     now_ms,
@@ -79,6 +82,7 @@ async fn open_emerging(store: &Store, first_vin: u32, vins: u32) -> i64 {
         department: None,
         severity: "minor".into(),
         severity_reasons: vec![],
+        hazard: None,
         confidence: 0.9,
         model_version: "test-model".into(),
         vector: Some(vector),

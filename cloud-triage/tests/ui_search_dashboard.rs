@@ -66,6 +66,7 @@ async fn triaged_case(
         department: None,
         severity: "minor".into(),
         severity_reasons: vec![],
+        hazard: None,
         confidence: 0.9,
         model_version: "test-model".into(),
         vector: Some(vector),

@@ -1,6 +1,7 @@
-//! `/ui/cases`: the case list, filtered (status, category, severity, model,
-//! software version, emerging, SLA state), ordered and paged, one SLA badge
-//! per metric on each row; and `POST /ui/cases/bulk-merge`, which merges
+//! `/ui/cases`: the case list, filtered (status, category, severity,
+//! hazard, model, software version, emerging, SLA state), ordered and
+//! paged, a major case's hazard beside its severity and one SLA badge per
+//! metric on each row; and `POST /ui/cases/bulk-merge`, which merges
 //! the selected cases into one.
 //!
 //! The filters form is a plain GET form; htmx sends it to the same address
@@ -29,7 +30,7 @@ pub use filters::{list_href, Choice, FilterForm, ListForm};
 pub use merge::{MergeReport, MergeResult};
 
 use super::{
-    format::{sla_badges, when, SlaBadge},
+    format::{hazard_words, sla_badges, when, SlaBadge},
     page::{render, Chrome, Section, UiError},
     Htmx,
 };
@@ -63,6 +64,8 @@ pub struct CaseRow {
     pub category: String,
     /// Severity, e.g. `major`.
     pub severity: &'static str,
+    /// A major case's hazard in words, e.g. `loss of braking`.
+    pub hazard: Option<&'static str>,
     /// Distinct vehicles.
     pub vehicles: i64,
     /// Reports linked.
@@ -188,6 +191,7 @@ async fn listing(store: &Store, q: &CaseQuery, may_merge: bool) -> Result<Listin
             status: c.status.as_str(),
             category: c.category,
             severity: c.severity.as_str(),
+            hazard: hazard_words(c.severity, c.hazard),
             vehicles: c.vehicle_count,
             reports: c.occurrence_count,
             emerging: c.emerging_at_ms.is_some(),

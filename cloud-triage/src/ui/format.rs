@@ -1,6 +1,8 @@
-//! How the pages print times, durations and SLA clocks.
+//! How the pages print times, durations, SLA clocks and hazards.
 
-use crate::domain::{clocks::SlaClock, SlaMetric};
+use qloop_models::Hazard;
+
+use crate::domain::{clocks::SlaClock, Severity, SlaMetric};
 
 /// A Unix-ms instant as `2026-12-07 19:43 UTC`.
 pub fn when(ms: i64) -> String {
@@ -35,6 +37,12 @@ pub fn duration(ms: i64) -> String {
         format!("{s} s")
     };
     format!("{sign}{text}")
+}
+
+/// A major case's hazard in words (`loss of braking`), shown beside its
+/// severity; `None` when the case is not major or names none.
+pub fn hazard_words(severity: Severity, hazard: Option<Hazard>) -> Option<&'static str> {
+    hazard.filter(|_| severity.is_major()).map(Hazard::label)
 }
 
 /// An SLA metric's name as people say it.
@@ -117,6 +125,14 @@ mod tests {
             breached: false,
             breached_at_ms: None,
         }
+    }
+
+    #[test]
+    fn only_a_major_case_shows_its_hazard_in_words() {
+        let fire = Some(Hazard::FireOrSmoke);
+        assert_eq!(hazard_words(Severity::Major, fire), Some("fire or smoke"));
+        assert_eq!(hazard_words(Severity::Minor, fire), None);
+        assert_eq!(hazard_words(Severity::Major, None), None);
     }
 
     #[test]

@@ -293,3 +293,41 @@ pub async fn get_anonymous(base: &str, path: &str) -> Page {
     )
     .await
 }
+
+/// Opens a case from one feedback triaged `severity` in `brakes`, naming
+/// `hazard`, on embedding axis `n` (its own case, from car number `n`);
+/// the case number.
+pub async fn triaged_case(store: &Store, n: usize, severity: &str, hazard: Option<&str>) -> i64 {
+    let mut vector = vec![0.0; qloop_models::EMBEDDING_DIM];
+    vector[n] = 1.0;
+    let assessment = cloud_triage::triage::Assessment {
+        category: "brakes".into(),
+        department: None,
+        severity: severity.into(),
+        severity_reasons: vec!["text: brake failure".into()],
+        hazard: hazard.map(str::to_string),
+        confidence: 0.9,
+        model_version: "test-model".into(),
+        vector: Some(vector),
+    };
+    let at = cloud_triage::now_ms();
+    let vin = format!("5YJ3E1EA7KF4{n:05}");
+    let env = qloop_protocol::testing::EnvelopeBuilder::new(&vin, "the pedal sank", at).build();
+    let meta = cloud_triage::store::IngestMeta {
+        received_at_ms: at,
+        envelope_bytes: 500,
+        asr: None,
+        audio: cloud_triage::store::AudioState::None,
+    };
+    let policy = cloud_triage::policy::Policy::default();
+    let triaged = cloud_triage::app::ingest::Triaged {
+        assessment: &assessment,
+        matches: &[],
+        policy: &policy,
+    };
+    store
+        .ingest_triaged_feedback(&env, &meta, Some(triaged))
+        .await
+        .unwrap()
+        .case_id
+}

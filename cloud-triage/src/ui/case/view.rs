@@ -11,7 +11,7 @@ use crate::{
         CaseStatus, MatchKind, Severity,
     },
     store::{Store, StoreError},
-    ui::format::{sla_badges, when, when_opt, SlaBadge},
+    ui::format::{hazard_words, sla_badges, when, when_opt, SlaBadge},
     views::CaseDetail,
 };
 
@@ -128,6 +128,8 @@ pub struct CaseView {
     pub status: String,
     /// `sev-major`, `sev-moderate` or empty.
     pub severity_class: &'static str,
+    /// A major case's hazard in words, e.g. `loss of braking`.
+    pub hazard: Option<&'static str>,
     /// The department, or `—`.
     pub department: String,
     /// When it became emerging, if it did.
@@ -201,6 +203,7 @@ impl CaseView {
                 Severity::Minor => "sev-moderate",
                 _ => "",
             },
+            hazard: hazard_words(s.severity, s.hazard),
             department: s.department.clone().unwrap_or_else(|| "—".into()),
             emerging: s.emerging_at_ms.map(when),
             opened: when(s.opened_at_ms),
