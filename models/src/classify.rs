@@ -118,7 +118,9 @@ impl Classifier {
             .shares
             .iter()
             .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
-            .map_or((NEEDS_HUMAN_TRIAGE.to_string(), 0.0), |(c, s)| (c.clone(), *s));
+            .map_or((NEEDS_HUMAN_TRIAGE.to_string(), 0.0), |(c, s)| {
+                (c.clone(), *s)
+            });
         let sure = votes.near_duplicate.is_some() || confidence >= self.config.min_confidence;
         Prediction {
             category: if sure && best != NEEDS_HUMAN_TRIAGE {

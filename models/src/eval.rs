@@ -302,12 +302,18 @@ mod tests {
             o(a, "steering", true, true),
         ]);
         assert_eq!(r.n, 4);
-        assert!((r.accuracy - 3.0 / 4.0).abs() < 1e-9, "steering is accepted for a");
+        assert!(
+            (r.accuracy - 3.0 / 4.0).abs() < 1e-9,
+            "steering is accepted for a"
+        );
         assert_eq!(r.hazard_support, 2);
         assert!((r.hazard_accuracy - 1.0).abs() < 1e-9);
         assert!((r.safety_recall - 1.0).abs() < 1e-9);
         assert!((r.safety_precision - 2.0 / 3.0).abs() < 1e-9);
-        assert!((r.per_category["steering"].f1 - 1.0).abs() < 1e-9, "an accepted answer counts for its own category");
+        assert!(
+            (r.per_category["steering"].f1 - 1.0).abs() < 1e-9,
+            "an accepted answer counts for its own category"
+        );
         assert!((r.per_category["brakes"].precision - 0.5).abs() < 1e-9);
         assert!((r.per_category["hvac"].recall - 0.5).abs() < 1e-9);
         assert!((r.needs_human_triage_rate - 1.0 / 4.0).abs() < 1e-9);

@@ -70,5 +70,8 @@ fn everyday_safety_words_are_major_with_their_hazard_and_comfort_is_not() {
         assert!(!call.major, "{text:?} is not a safety complaint: {call:?}");
     }
     let counts = trained.heads.counts();
-    assert!(counts.hazard > 1000 && counts.major > counts.hazard, "{counts:?}");
+    assert!(
+        counts.hazard > 1000 && counts.major > counts.hazard,
+        "{counts:?}"
+    );
 }

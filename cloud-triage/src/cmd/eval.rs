@@ -168,7 +168,11 @@ fn training_set(
             path != &args.data,
             "training on the scored file would measure nothing"
         );
-        set.extend(parse_training(&std::fs::read_to_string(path)?, taxonomy, 1.0));
+        set.extend(parse_training(
+            &std::fs::read_to_string(path)?,
+            taxonomy,
+            1.0,
+        ));
     }
     // Training texts are cut to MAX_TRAINING_CHARS, so texts are compared
     // by their opening.

@@ -153,7 +153,14 @@ mod tests {
         assert!(j.major);
         assert_eq!(j.hazard, Some(Hazard::LossOfBraking));
         assert_eq!(j.category, NEEDS_HUMAN_TRIAGE);
-        let calm = judge("", None, Votes::default(), None, &none, JudgeSettings::default());
+        let calm = judge(
+            "",
+            None,
+            Votes::default(),
+            None,
+            &none,
+            JudgeSettings::default(),
+        );
         assert!(!calm.major && calm.hazard.is_none());
     }
 
@@ -168,7 +175,11 @@ mod tests {
         let j = judge("x", Some(&v), dup, None, &none, JudgeSettings::default());
         assert_eq!(j.category, "hvac");
         let split = Votes {
-            shares: vec![("hvac".into(), 0.35), ("brakes".into(), 0.34), ("other".into(), 0.31)],
+            shares: vec![
+                ("hvac".into(), 0.35),
+                ("brakes".into(), 0.34),
+                ("other".into(), 0.31),
+            ],
             near_duplicate: None,
         };
         let j = judge("x", Some(&v), split, None, &none, JudgeSettings::default());

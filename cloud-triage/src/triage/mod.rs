@@ -115,7 +115,8 @@ impl Triage {
         examples: Vec<(String, String)>,
     ) -> Result<Triage, ModelError> {
         let mut set = corpus::exemplars(&taxonomy);
-        set.items.extend(examples.into_iter().map(|(text, c)| correction(text, c)));
+        set.items
+            .extend(examples.into_iter().map(|(text, c)| correction(text, c)));
         let options = TriageOptions {
             knn: config,
             ..TriageOptions::default()
@@ -145,7 +146,12 @@ impl Triage {
             Ok(Trained { vectors, heads }) => (vectors, Some(Arc::new(heads))),
             Err(ModelError::Data(why)) => {
                 tracing::warn!(%why, "no trained heads: triage uses the neighbours and the phrase rules");
-                (embedder.embed(items.iter().map(|i| i.text.clone()).collect()).await?, None)
+                (
+                    embedder
+                        .embed(items.iter().map(|i| i.text.clone()).collect())
+                        .await?,
+                    None,
+                )
             }
             Err(e) => return Err(e),
         };
@@ -254,7 +260,12 @@ impl Triage {
                 .unwrap_or_else(|p| p.into_inner())
                 .votes(v)
         });
-        let heads = self.learned.lock().unwrap_or_else(|p| p.into_inner()).heads.clone();
+        let heads = self
+            .learned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .heads
+            .clone();
         judge::judge(
             text,
             vector,
@@ -280,7 +291,8 @@ impl Triage {
             .add(&self.taxonomy, category, v.clone())?;
         let start = {
             let mut l = self.learned.lock().unwrap_or_else(|p| p.into_inner());
-            l.items.push(correction(text.to_string(), category.to_string()));
+            l.items
+                .push(correction(text.to_string(), category.to_string()));
             l.vectors.push(v);
             l.generation += 1;
             !std::mem::replace(&mut l.retraining, true)
@@ -343,6 +355,7 @@ pub fn default_training(
         rejected = set.rejected.len(),
         "training corpus"
     );
-    set.items.extend(stored.into_iter().map(|(t, c)| correction(t, c)));
+    set.items
+        .extend(stored.into_iter().map(|(t, c)| correction(t, c)));
     Ok(set)
 }
