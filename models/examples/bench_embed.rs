@@ -9,14 +9,19 @@
 //! sentence at a time through the embedding thread (as ingest handlers do),
 //! which runs requests that queue up together.
 //!
+//! Last, what triage adds per text after the embedding (heads and
+//! neighbours), against the embedding rate.
+//!
 //! `cargo run --release -p qloop-models --example bench_embed -- [SENTENCES_OUT]`
 
 use std::time::Instant;
 
 use qloop_models::{
+    corpus::{cache_dir, load_corpus, train_corpus, training_dir},
     embed::{EngineKind, Model},
+    trained::DEFAULT_MAJOR_THRESHOLD,
     weights::embedding_model_dir,
-    Embedder,
+    Classifier, ClassifierConfig, Embedder, Taxonomy,
 };
 
 /// 1,000 sentences as drivers put them: the sentences of real owner
@@ -143,6 +148,48 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{}",
         serde_json::json!({"bench": "embed_coalesce_gain", "impl": "qloop-packed", "callers": 8, "baseline": "1 caller", "ratio": by_callers[1] / by_callers[0]})
+    );
+    triage_line(&embedder, &dir, &texts, by_callers[0])
+}
+
+/// What triage adds per text after the embedding (issue 13): the trained
+/// heads and the neighbours' vote over the whole default corpus, against
+/// one caller's embedding rate from the run above. The heads are trained
+/// (or read from the cache) first, outside the timing.
+fn triage_line(
+    embedder: &Embedder,
+    dir: &std::path::Path,
+    texts: &[String],
+    embed_rate: f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let taxonomy = Taxonomy::default_taxonomy();
+    let set = load_corpus(&training_dir(), &taxonomy)?;
+    let trained = train_corpus(
+        embedder,
+        &taxonomy,
+        &set.items,
+        Some(&cache_dir(dir)),
+        DEFAULT_MAJOR_THRESHOLD,
+    )?;
+    let mut knn = Classifier::new(ClassifierConfig::default());
+    for (item, v) in set.items.iter().zip(&trained.vectors) {
+        if let Some(c) = &item.category {
+            knn.add(&taxonomy, c, v.clone())?;
+        }
+    }
+    let vectors = embedder.embed_blocking(texts.to_vec())?;
+    let t = Instant::now();
+    let mut majors = 0usize;
+    for v in &vectors {
+        let votes = knn.votes(v);
+        let call = trained.heads.hazard(v);
+        let cats = trained.heads.category(v);
+        majors += usize::from(call.major && !cats.is_empty() && !votes.shares.is_empty());
+    }
+    let rate = vectors.len() as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"bench": "triage_after_embedding", "examples": knn.len(), "sentences": vectors.len(), "called_major": majors, "per_sec": rate, "baseline": "embed, 1 caller", "baseline_per_sec": embed_rate, "ratio": rate / embed_rate})
     );
     Ok(())
 }

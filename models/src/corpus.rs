@@ -19,13 +19,13 @@ use crate::{
 /// Environment variable naming another training folder.
 pub const TRAINING_ENV: &str = "QLOOP_TRAINING_DIR";
 
-/// How much each file's lines count. Driver sentences are how the service
-/// is spoken to, so they weigh most; the taxonomy's exemplars next. A file
-/// not named here counts 1.
+/// How much each file's lines count, by the start of its name. Driver
+/// sentences are how the service is spoken to, so they weigh most; the
+/// taxonomy's exemplars next. A file matching none counts 1.
 const FILE_WEIGHTS: &[(&str, f32)] = &[
-    ("driver-sentences.jsonl", 3.0),
-    ("recall-hazards.jsonl", 1.0),
-    ("nhtsa-complaints.jsonl", 1.0),
+    ("driver-sentences", 3.0),
+    ("recall-hazards", 1.0),
+    ("nhtsa-complaints", 1.0),
 ];
 
 /// Weight of a taxonomy exemplar.
@@ -62,7 +62,7 @@ pub fn load_corpus(dir: &Path, taxonomy: &Taxonomy) -> Result<TrainingSet, Model
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let weight = FILE_WEIGHTS
             .iter()
-            .find(|(f, _)| Some(*f) == name.as_deref())
+            .find(|(f, _)| name.as_deref().is_some_and(|n| n.starts_with(f)))
             .map_or(1.0, |(_, w)| *w);
         let mut part = parse_training(&text, taxonomy, weight);
         let shown = path.display().to_string();
