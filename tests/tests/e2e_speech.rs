@@ -267,7 +267,14 @@ async fn a_clip_without_a_transcript_becomes_a_transcribed_triaged_case() {
             // confidence is the classifier's for the heard words.
             let confidence = c["confidence"].as_f64().expect("case confidence");
             assert!(expected.confidence > 0.0);
-            assert!((confidence - expected.confidence).abs() < 1e-9, "{c}");
+            // The same words embedded in the service's batch and alone here
+            // differ in the last bits (matmul blocking), and the trained
+            // heads' probabilities move with them: equal to 1e-4, not bitwise.
+            assert!(
+                (confidence - expected.confidence).abs() < 1e-4,
+                "case {confidence} vs triage {}: {c}",
+                expected.confidence
+            );
             assert_eq!(
                 c["title"],
                 cloud_triage::store::ingest::case_title(Some(heard)),

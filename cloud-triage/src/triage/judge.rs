@@ -176,13 +176,14 @@ mod tests {
         assert_eq!(j.category, "hvac");
         let split = Votes {
             shares: vec![
-                ("hvac".into(), 0.35),
-                ("brakes".into(), 0.34),
-                ("other".into(), 0.31),
+                ("hvac".into(), 0.34),
+                ("brakes".into(), 0.33),
+                ("other".into(), 0.33),
             ],
             near_duplicate: None,
         };
         let j = judge("x", Some(&v), split, None, &none, JudgeSettings::default());
+        assert!(j.confidence < JudgeSettings::default().min_confidence);
         assert_eq!(j.category, NEEDS_HUMAN_TRIAGE);
         assert_eq!(j.best, "hvac");
     }
