@@ -75,7 +75,7 @@ pub fn load_corpus(dir: &Path, taxonomy: &Taxonomy) -> Result<TrainingSet, Model
 }
 
 /// Bumped whenever training changes, so cached heads are not reused.
-const HEADS_VERSION: &str = "qloop-heads-1";
+const HEADS_VERSION: &str = "qloop-heads-2";
 
 /// A trained corpus: its embeddings (same order as the items) and heads.
 #[derive(Debug, Clone)]

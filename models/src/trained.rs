@@ -23,8 +23,10 @@ pub const DEFAULT_MAJOR_THRESHOLD: f32 = 0.25;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TriageHeads {
     category: LinearHead,
-    major: LinearHead,
-    hazard: LinearHead,
+    /// `None` until the training data has safety complaints and others.
+    major: Option<LinearHead>,
+    /// `None` until some training example names a hazard.
+    hazard: Option<LinearHead>,
     major_threshold: f32,
     counts: TrainingCounts,
 }
@@ -97,12 +99,24 @@ impl TriageHeads {
         let config = HeadConfig::default();
         let heads = TriageHeads {
             category: LinearHead::train(categories, &cat, config)?,
-            major: LinearHead::train(vec!["no".into(), "yes".into()], &maj, config)?,
-            hazard: LinearHead::train(
-                Hazard::ALL.iter().map(|h| h.name().to_string()).collect(),
-                &haz,
-                config,
-            )?,
+            major: if maj.iter().any(|s| s.class == 0) && maj.iter().any(|s| s.class == 1) {
+                Some(LinearHead::train(
+                    vec!["no".into(), "yes".into()],
+                    &maj,
+                    config,
+                )?)
+            } else {
+                None
+            },
+            hazard: if haz.is_empty() {
+                None
+            } else {
+                Some(LinearHead::train(
+                    Hazard::ALL.iter().map(|h| h.name().to_string()).collect(),
+                    &haz,
+                    config,
+                )?)
+            },
             major_threshold,
             counts,
         };
@@ -119,10 +133,16 @@ impl TriageHeads {
             .collect()
     }
 
-    /// The learned safety call.
+    /// The learned safety call (never major without a trained major head).
     pub fn hazard(&self, vector: &[f32]) -> HazardCall {
-        let p_major = self.major.probabilities(vector)[1];
-        let hp = self.hazard.probabilities(vector);
+        let p_major = self
+            .major
+            .as_ref()
+            .map_or(0.0, |h| h.probabilities(vector)[1]);
+        let hp = self
+            .hazard
+            .as_ref()
+            .map_or_else(Vec::new, |h| h.probabilities(vector));
         let (i, p_hazard) = hp
             .iter()
             .copied()
@@ -131,7 +151,7 @@ impl TriageHeads {
             .unwrap_or((Hazard::ALL.len() - 1, 0.0));
         HazardCall {
             p_major,
-            major: p_major >= self.major_threshold,
+            major: self.major.is_some() && p_major >= self.major_threshold,
             hazard: Hazard::ALL[i.min(Hazard::ALL.len() - 1)],
             p_hazard,
         }
@@ -139,11 +159,15 @@ impl TriageHeads {
 
     /// True when every head's shapes agree (a cached copy is checked).
     pub fn is_consistent(&self) -> bool {
-        [&self.category, &self.major, &self.hazard]
-            .iter()
-            .all(|h| h.is_consistent())
-            && self.major.classes().len() == 2
-            && self.hazard.classes().len() == Hazard::ALL.len()
+        self.category.is_consistent()
+            && self
+                .major
+                .as_ref()
+                .is_none_or(|h| h.is_consistent() && h.classes().len() == 2)
+            && self
+                .hazard
+                .as_ref()
+                .is_none_or(|h| h.is_consistent() && h.classes().len() == Hazard::ALL.len())
     }
 
     /// What each head trained on.

@@ -210,6 +210,13 @@ impl Triage {
             .len()
     }
 
+    /// Examples the category head was last trained on (grows after a
+    /// correction once the background retrain has finished); 0 without heads.
+    pub fn head_examples(&self) -> usize {
+        let l = self.learned.lock().unwrap_or_else(|p| p.into_inner());
+        l.heads.as_ref().map_or(0, |h| h.counts().category)
+    }
+
     /// Assesses one feedback from its words and telemetry.
     pub async fn assess(&self, env: &FeedbackEnvelope) -> Result<Assessment, ModelError> {
         self.assess_words(env.transcript().unwrap_or_default(), &env.telemetry)
